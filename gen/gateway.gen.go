@@ -155,25 +155,31 @@ func (e HotReloadParamsBlock) Valid() bool {
 	}
 }
 
-// APIAllCertificateBasics defines model for APIAllCertificateBasics.
+// APIAllCertificateBasics A list of certificate summaries.
 type APIAllCertificateBasics struct {
 	Certs *[]CertificateBasics `json:"certs,omitempty"`
 }
 
-// APIAllCertificates defines model for APIAllCertificates.
+// APIAllCertificates A list of certificate IDs.
 type APIAllCertificates struct {
 	Certs *[]string `json:"certs,omitempty"`
 }
 
-// APICertificateStatusMessage defines model for APICertificateStatusMessage.
+// APICertificateStatusMessage Answer to storing a certificate, with the certificate ID.
 type APICertificateStatusMessage struct {
-	CertID  *string `json:"id,omitempty"`
+	// CertID ID of the stored certificate.
+	CertID *string `json:"id,omitempty"`
+
+	// Message For example `Certificate added`.
 	Message *string `json:"message,omitempty"`
-	Status  *string `json:"status,omitempty"`
+
+	// Status `ok` on success.
+	Status *string `json:"status,omitempty"`
 }
 
-// APIDefinition defines model for APIDefinition.
+// APIDefinition A classic API definition: how one API is routed, authenticated, limited, versioned and proxied.
 type APIDefinition struct {
+	// CORS CORS handling; with `options_passthrough`, OPTIONS requests skip all middleware and go upstream.
 	CORS *struct {
 		AllowCredentials   *bool     `json:"allow_credentials,omitempty"`
 		AllowedHeaders     *[]string `json:"allowed_headers,omitempty"`
@@ -185,164 +191,365 @@ type APIDefinition struct {
 		MaxAge             *int64    `json:"max_age,omitempty"`
 		OptionsPassthrough *bool     `json:"options_passthrough,omitempty"`
 	} `json:"CORS,omitempty"`
-	Active                 *bool             `json:"active,omitempty"`
-	AllowedIPs             *[]string         `json:"allowed_ips,omitempty"`
-	APIID                  *string           `json:"api_id,omitempty"`
-	Auth                   *Auth             `json:"auth,omitempty"`
-	AuthProvider           *AuthProviderMeta `json:"auth_provider,omitempty"`
-	BaseIdentityProvidedBy *AuthTypeEnum     `json:"base_identity_provided_by,omitempty"`
-	BasicAuth              *struct {
+
+	// Active Informational; when loading from files every definition is served.
+	Active *bool `json:"active,omitempty"`
+
+	// AllowedIPs IP addresses or CIDR ranges allowed when `enable_ip_whitelisting` is on.
+	AllowedIPs *[]string `json:"allowed_ips,omitempty"`
+
+	// APIID Unique ID of the API; generated on create when empty. The API is also reachable under `/<api_id>/`.
+	APIID *string `json:"api_id,omitempty"`
+
+	// Auth Where the credential is read from for one authentication method (header, query parameter, cookie, client certificate), and optional request signature checking.
+	Auth *Auth `json:"auth,omitempty"`
+
+	// AuthProvider Legacy authentication provider settings.
+	AuthProvider *AuthProviderMeta `json:"auth_provider,omitempty"`
+
+	// BaseIdentityProvidedBy An authentication method name, used to say which method supplies the session: `auth_token`, `hmac_key`, `basic_auth_user`, `jwt_claim`, `oidc_user`, `oauth_key`, `custom_auth`, or empty.
+	BaseIdentityProvidedBy *AuthTypeEnum `json:"base_identity_provided_by,omitempty"`
+
+	// BasicAuth Basic authentication options: caching of credential checks and reading credentials from the body.
+	BasicAuth *struct {
 		BodyPasswordRegexp *string `json:"body_password_regexp,omitempty"`
 		BodyUserRegexp     *string `json:"body_user_regexp,omitempty"`
 		CacheTTL           *int64  `json:"cache_ttl,omitempty"`
 		DisableCaching     *bool   `json:"disable_caching,omitempty"`
 		ExtractFromBody    *bool   `json:"extract_from_body,omitempty"`
 	} `json:"basic_auth,omitempty"`
-	BlacklistedIPs         *[]string                          `json:"blacklisted_ips,omitempty"`
-	CacheOptions           *CacheOptions                      `json:"cache_options,omitempty"`
-	Certificates           *[]string                          `json:"certificates,omitempty"`
-	ClientCertificates     *[]string                          `json:"client_certificates,omitempty"`
-	ConfigData             *map[string]map[string]interface{} `json:"config_data,omitempty"`
-	CustomMiddleware       *MiddlewareSection                 `json:"custom_middleware,omitempty"`
-	CustomMiddlewareBundle *string                            `json:"custom_middleware_bundle,omitempty"`
-	VersionDefinition      *struct {
+
+	// BlacklistedIPs IP addresses or CIDR ranges refused when `enable_ip_blacklisting` is on.
+	BlacklistedIPs *[]string `json:"blacklisted_ips,omitempty"`
+
+	// CacheOptions Response caching settings of an API.
+	CacheOptions *CacheOptions `json:"cache_options,omitempty"`
+
+	// Certificates IDs of server certificates to present for the API domain.
+	Certificates *[]string `json:"certificates,omitempty"`
+
+	// ClientCertificates IDs of client certificates accepted when `use_mutual_tls_auth` is on.
+	ClientCertificates *[]string `json:"client_certificates,omitempty"`
+
+	// ConfigData Free-form settings that plugins can read.
+	ConfigData *map[string]map[string]interface{} `json:"config_data,omitempty"`
+
+	// CustomMiddleware Custom plugin hooks of an API, by stage of the request and response chain.
+	CustomMiddleware *MiddlewareSection `json:"custom_middleware,omitempty"`
+
+	// CustomMiddlewareBundle Name of a plugin bundle to download from the bundle server.
+	CustomMiddlewareBundle *string `json:"custom_middleware_bundle,omitempty"`
+
+	// VersionDefinition Where the version name is read from: a header, query parameter or URL segment (`location`) with the name `key`.
+	VersionDefinition *struct {
 		Key       *string `json:"key,omitempty"`
 		Location  *string `json:"location,omitempty"`
 		StripPath *bool   `json:"strip_path,omitempty"`
 	} `json:"definition,omitempty"`
-	DisableQuota               *bool                   `json:"disable_quota,omitempty"`
-	DisableRateLimit           *bool                   `json:"disable_rate_limit,omitempty"`
-	DoNotTrack                 *bool                   `json:"do_not_track,omitempty"`
-	Domain                     *string                 `json:"domain,omitempty"`
-	DontSetQuotasOnCreate      *bool                   `json:"dont_set_quota_on_create,omitempty"`
-	EnableBatchRequestSupport  *bool                   `json:"enable_batch_request_support,omitempty"`
-	EnableContextVars          *bool                   `json:"enable_context_vars,omitempty"`
-	EnableCoProcessAuth        *bool                   `json:"enable_coprocess_auth,omitempty"`
-	EnableIpBlacklisting       *bool                   `json:"enable_ip_blacklisting,omitempty"`
-	EnableIpWhiteListing       *bool                   `json:"enable_ip_whitelisting,omitempty"`
-	EnableJWT                  *bool                   `json:"enable_jwt,omitempty"`
-	EnableSignatureChecking    *bool                   `json:"enable_signature_checking,omitempty"`
-	EventHandlers              *EventHandlerMetaConfig `json:"event_handlers,omitempty"`
-	ExpireAnalyticsAfter       *int64                  `json:"expire_analytics_after,omitempty"`
-	GlobalRateLimit            *GlobalRateLimit        `json:"global_rate_limit,omitempty"`
-	HmacAllowedAlgorithms      *[]string               `json:"hmac_allowed_algorithms,omitempty"`
-	HmacAllowedClockSkew       *float64                `json:"hmac_allowed_clock_skew,omitempty"`
-	Id                         *ObjectID               `json:"id,omitempty"`
-	Internal                   *bool                   `json:"internal,omitempty"`
-	JWTClientIDBaseField       *string                 `json:"jwt_client_base_field,omitempty"`
-	JWTExpiresAtValidationSkew *uint64                 `json:"jwt_expires_at_validation_skew,omitempty"`
-	JWTIdentityBaseField       *string                 `json:"jwt_identity_base_field,omitempty"`
-	JWTIssuedAtValidationSkew  *uint64                 `json:"jwt_issued_at_validation_skew,omitempty"`
-	JWTNotBeforeValidationSkew *uint64                 `json:"jwt_not_before_validation_skew,omitempty"`
-	JWTPolicyFieldName         *string                 `json:"jwt_policy_field_name,omitempty"`
-	JWTScopeClaimName          *string                 `json:"jwt_scope_claim_name,omitempty"`
-	JWTScopeToPolicyMapping    *map[string]string      `json:"jwt_scope_to_policy_mapping,omitempty"`
-	JWTSigningMethod           *string                 `json:"jwt_signing_method,omitempty"`
-	JWTSkipKid                 *bool                   `json:"jwt_skip_kid,omitempty"`
-	JWTSource                  *string                 `json:"jwt_source,omitempty"`
-	Name                       *string                 `json:"name,omitempty"`
-	Notifications              *NotificationsManager   `json:"notifications,omitempty"`
-	Oauth2Meta                 *struct {
+
+	// DisableQuota Do not enforce key quotas on this API.
+	DisableQuota *bool `json:"disable_quota,omitempty"`
+
+	// DisableRateLimit Do not enforce key rate limits on this API.
+	DisableRateLimit *bool `json:"disable_rate_limit,omitempty"`
+
+	// DoNotTrack Record no analytics for this API.
+	DoNotTrack *bool `json:"do_not_track,omitempty"`
+
+	// Domain Host name the API is served on (with `enable_custom_domains`).
+	Domain *string `json:"domain,omitempty"`
+
+	// DontSetQuotasOnCreate Do not reset key quotas when keys for this API are created or updated.
+	DontSetQuotasOnCreate *bool `json:"dont_set_quota_on_create,omitempty"`
+
+	// EnableBatchRequestSupport Serve batch requests at `<listen_path>/tyk/batch/`.
+	EnableBatchRequestSupport *bool `json:"enable_batch_request_support,omitempty"`
+
+	// EnableContextVars Make request context variables (`$tyk_context.*`) available to middleware.
+	EnableContextVars *bool `json:"enable_context_vars,omitempty"`
+
+	// EnableCoProcessAuth Authenticate with a co-process (gRPC, Python, Lua) plugin.
+	EnableCoProcessAuth *bool `json:"enable_coprocess_auth,omitempty"`
+
+	// EnableIpBlacklisting Refuse requests from `blacklisted_ips`.
+	EnableIpBlacklisting *bool `json:"enable_ip_blacklisting,omitempty"`
+
+	// EnableIpWhiteListing Only accept requests from `allowed_ips`.
+	EnableIpWhiteListing *bool `json:"enable_ip_whitelisting,omitempty"`
+
+	// EnableJWT Authenticate with JSON Web Tokens.
+	EnableJWT *bool `json:"enable_jwt,omitempty"`
+
+	// EnableSignatureChecking Authenticate with HMAC request signatures.
+	EnableSignatureChecking *bool `json:"enable_signature_checking,omitempty"`
+
+	// EventHandlers Event handlers of an API, keyed by event name (e.g. `QuotaExceeded`, `KeyExpired`).
+	EventHandlers *EventHandlerMetaConfig `json:"event_handlers,omitempty"`
+
+	// ExpireAnalyticsAfter Seconds to keep analytics records of this API.
+	ExpireAnalyticsAfter *int64 `json:"expire_analytics_after,omitempty"`
+
+	// GlobalRateLimit A rate limit over all requests to an API, keyless ones included.
+	GlobalRateLimit *GlobalRateLimit `json:"global_rate_limit,omitempty"`
+
+	// HmacAllowedAlgorithms HMAC algorithms accepted in request signatures, e.g. `hmac-sha256`.
+	HmacAllowedAlgorithms *[]string `json:"hmac_allowed_algorithms,omitempty"`
+
+	// HmacAllowedClockSkew Largest accepted difference between the date of a signed request and the gateway clock.
+	HmacAllowedClockSkew *float64 `json:"hmac_allowed_clock_skew,omitempty"`
+
+	// Id A MongoDB ObjectID as a 24-character hex string (empty when unset).
+	Id *ObjectID `json:"id,omitempty"`
+
+	// Internal Not routed publicly; reachable only by looping (`tyk://`).
+	Internal *bool `json:"internal,omitempty"`
+
+	// JWTClientIDBaseField JWT claim that holds the client ID.
+	JWTClientIDBaseField *string `json:"jwt_client_base_field,omitempty"`
+
+	// JWTExpiresAtValidationSkew Seconds of tolerance when checking the `exp` claim.
+	JWTExpiresAtValidationSkew *uint64 `json:"jwt_expires_at_validation_skew,omitempty"`
+
+	// JWTIdentityBaseField JWT claim that identifies the user (`sub` when empty).
+	JWTIdentityBaseField *string `json:"jwt_identity_base_field,omitempty"`
+
+	// JWTIssuedAtValidationSkew Seconds of tolerance when checking the `iat` claim.
+	JWTIssuedAtValidationSkew *uint64 `json:"jwt_issued_at_validation_skew,omitempty"`
+
+	// JWTNotBeforeValidationSkew Seconds of tolerance when checking the `nbf` claim.
+	JWTNotBeforeValidationSkew *uint64 `json:"jwt_not_before_validation_skew,omitempty"`
+
+	// JWTPolicyFieldName JWT claim that names the policy to apply.
+	JWTPolicyFieldName *string `json:"jwt_policy_field_name,omitempty"`
+
+	// JWTScopeClaimName JWT claim that holds the scopes (`scope` when empty).
+	JWTScopeClaimName *string `json:"jwt_scope_claim_name,omitempty"`
+
+	// JWTScopeToPolicyMapping Policy ID to apply for each scope.
+	JWTScopeToPolicyMapping *map[string]string `json:"jwt_scope_to_policy_mapping,omitempty"`
+
+	// JWTSigningMethod Expected signing algorithm family: `hmac`, `rsa` or `ecdsa`.
+	JWTSigningMethod *string `json:"jwt_signing_method,omitempty"`
+
+	// JWTSkipKid Ignore the `kid` header of tokens and identify them by `jwt_identity_base_field`.
+	JWTSkipKid *bool `json:"jwt_skip_kid,omitempty"`
+
+	// JWTSource Key material to verify tokens with (a secret, a public key or a JWKS URL); when empty the secret stored on the key is used.
+	JWTSource *string `json:"jwt_source,omitempty"`
+
+	// Name Readable name; also used by looping (`tyk://<name>`) and as the basic-auth realm.
+	Name *string `json:"name,omitempty"`
+
+	// Notifications Where to notify an OAuth provider when a key changes, and the shared secret sent with the notification.
+	Notifications *NotificationsManager `json:"notifications,omitempty"`
+
+	// Oauth2Meta OAuth 2.0 server settings: accepted grant types and response types, and where users are sent to log in.
+	Oauth2Meta *struct {
 		AllowedAccessTypes     *[]AccessRequestType    `json:"allowed_access_types,omitempty"`
 		AllowedAuthorizeTypes  *[]AuthorizeRequestType `json:"allowed_authorize_types,omitempty"`
 		AuthorizeLoginRedirect *string                 `json:"auth_login_redirect,omitempty"`
 	} `json:"oauth_meta,omitempty"`
-	OpenidOptions    *OpenIDOptions     `json:"openid_options,omitempty"`
-	OrgID            *string            `json:"org_id,omitempty"`
+
+	// OpenidOptions OpenID Connect settings of an API.
+	OpenidOptions *OpenIDOptions `json:"openid_options,omitempty"`
+
+	// OrgID Organisation that owns the API.
+	OrgID *string `json:"org_id,omitempty"`
+
+	// PinnedPublicKeys Public key fingerprints to pin, by domain.
 	PinnedPublicKeys *map[string]string `json:"pinned_public_keys,omitempty"`
-	Proxy            *struct {
-		CheckHostAgainstUptimeTests *bool                          `json:"check_host_against_uptime_tests,omitempty"`
-		DisableStripSlash           *bool                          `json:"disable_strip_slash,omitempty"`
-		EnableLoadBalancing         *bool                          `json:"enable_load_balancing,omitempty"`
-		ListenPath                  *string                        `json:"listen_path,omitempty"`
-		PreserveHostHeader          *bool                          `json:"preserve_host_header,omitempty"`
-		ServiceDiscovery            *ServiceDiscoveryConfiguration `json:"service_discovery,omitempty"`
-		StripListenPath             *bool                          `json:"strip_listen_path,omitempty"`
-		Targets                     *[]string                      `json:"target_list,omitempty"`
-		TargetURL                   *string                        `json:"target_url,omitempty"`
-		Transport                   *struct {
+
+	// Proxy How requests are routed to this API and proxied upstream.
+	Proxy *struct {
+		CheckHostAgainstUptimeTests *bool `json:"check_host_against_uptime_tests,omitempty"`
+		DisableStripSlash           *bool `json:"disable_strip_slash,omitempty"`
+
+		// EnableLoadBalancing Round-robin over `target_list` instead of using `target_url`.
+		EnableLoadBalancing *bool `json:"enable_load_balancing,omitempty"`
+
+		// ListenPath Path prefix the API is served on. An empty path, or one containing spaces, keeps the API from being routed.
+		ListenPath *string `json:"listen_path,omitempty"`
+
+		// PreserveHostHeader Send the client `Host` header upstream instead of the target host.
+		PreserveHostHeader *bool `json:"preserve_host_header,omitempty"`
+
+		// ServiceDiscovery Settings for finding upstream targets dynamically by querying a service registry.
+		ServiceDiscovery *ServiceDiscoveryConfiguration `json:"service_discovery,omitempty"`
+
+		// StripListenPath Remove the listen path before proxying.
+		StripListenPath *bool `json:"strip_listen_path,omitempty"`
+
+		// Targets Upstream URLs used with load balancing.
+		Targets *[]string `json:"target_list,omitempty"`
+
+		// TargetURL Upstream base URL; `tyk://` targets loop to another API.
+		TargetURL *string `json:"target_url,omitempty"`
+		Transport *struct {
 			ProxyURL              *string   `json:"proxy_url,omitempty"`
 			SSLCipherSuites       *[]string `json:"ssl_ciphers,omitempty"`
 			SSLInsecureSkipVerify *bool     `json:"ssl_insecure_skip_verify,omitempty"`
 			SSLMinVersion         *uint16   `json:"ssl_min_version,omitempty"`
 		} `json:"transport,omitempty"`
 	} `json:"proxy,omitempty"`
-	ResponseProcessors   *[]ResponseProcessor `json:"response_processors,omitempty"`
-	SessionLifetime      *int64               `json:"session_lifetime,omitempty"`
-	SessionProvider      *SessionProviderMeta `json:"session_provider,omitempty"`
-	Slug                 *string              `json:"slug,omitempty"`
-	StripAuthData        *bool                `json:"strip_auth_data,omitempty"`
-	TagHeaders           *[]string            `json:"tag_headers,omitempty"`
-	Tags                 *[]string            `json:"tags,omitempty"`
-	UpstreamCertificates *map[string]string   `json:"upstream_certificates,omitempty"`
-	UptimeTests          *struct {
+
+	// ResponseProcessors Processors run on upstream responses, in order.
+	ResponseProcessors *[]ResponseProcessor `json:"response_processors,omitempty"`
+
+	// SessionLifetime Seconds keys for this API are kept in storage (0 = no limit).
+	SessionLifetime *int64 `json:"session_lifetime,omitempty"`
+
+	// SessionProvider Legacy session provider settings.
+	SessionProvider *SessionProviderMeta `json:"session_provider,omitempty"`
+
+	// Slug Short name, used for URL-based versioning.
+	Slug *string `json:"slug,omitempty"`
+
+	// StripAuthData Remove the credential (header, query parameter or cookie) before proxying.
+	StripAuthData *bool `json:"strip_auth_data,omitempty"`
+
+	// TagHeaders Request headers whose values are added to analytics tags.
+	TagHeaders *[]string `json:"tag_headers,omitempty"`
+
+	// Tags Tags recorded with analytics for this API.
+	Tags *[]string `json:"tags,omitempty"`
+
+	// UpstreamCertificates Client certificate IDs to present to upstreams, by host.
+	UpstreamCertificates *map[string]string `json:"upstream_certificates,omitempty"`
+
+	// UptimeTests Checks that mark upstream hosts up or down.
+	UptimeTests *struct {
 		CheckList *[]HostCheckObject `json:"check_list,omitempty"`
 		Config    *struct {
-			ExpireUptimeAnalyticsAfter *int64                         `json:"expire_utime_after,omitempty"`
-			RecheckWait                *int64                         `json:"recheck_wait,omitempty"`
-			ServiceDiscovery           *ServiceDiscoveryConfiguration `json:"service_discovery,omitempty"`
+			ExpireUptimeAnalyticsAfter *int64 `json:"expire_utime_after,omitempty"`
+			RecheckWait                *int64 `json:"recheck_wait,omitempty"`
+
+			// ServiceDiscovery Settings for finding upstream targets dynamically by querying a service registry.
+			ServiceDiscovery *ServiceDiscoveryConfiguration `json:"service_discovery,omitempty"`
 		} `json:"config,omitempty"`
 	} `json:"uptime_tests,omitempty"`
-	UseBasicAuth     *bool `json:"use_basic_auth,omitempty"`
+
+	// UseBasicAuth Authenticate with HTTP basic authentication.
+	UseBasicAuth *bool `json:"use_basic_auth,omitempty"`
+
+	// UseKeylessAccess Open API: no authentication at all.
 	UseKeylessAccess *bool `json:"use_keyless,omitempty"`
+
+	// UseMutualTLSAuth Require a client certificate from `client_certificates`.
 	UseMutualTLSAuth *bool `json:"use_mutual_tls_auth,omitempty"`
-	UseOauth2        *bool `json:"use_oauth2,omitempty"`
-	UseOpenID        *bool `json:"use_openid,omitempty"`
-	UseStandardAuth  *bool `json:"use_standard_auth,omitempty"`
-	VersionData      *struct {
-		DefaultVersion *string                 `json:"default_version,omitempty"`
-		NotVersioned   *bool                   `json:"not_versioned,omitempty"`
-		Versions       *map[string]VersionInfo `json:"versions,omitempty"`
+
+	// UseOauth2 Act as an OAuth 2.0 server for this API.
+	UseOauth2 *bool `json:"use_oauth2,omitempty"`
+
+	// UseOpenID Authenticate with OpenID Connect.
+	UseOpenID *bool `json:"use_openid,omitempty"`
+
+	// UseStandardAuth Authenticate with a token (`Authorization` header by default). Also used when no other method is enabled.
+	UseStandardAuth *bool `json:"use_standard_auth,omitempty"`
+
+	// VersionData The versions of the API and their path rules.
+	VersionData *struct {
+		// DefaultVersion Version used when the request names none.
+		DefaultVersion *string `json:"default_version,omitempty"`
+
+		// NotVersioned The API has a single version and no version is read from the request.
+		NotVersioned *bool `json:"not_versioned,omitempty"`
+
+		// Versions Version settings by version name.
+		Versions *map[string]VersionInfo `json:"versions,omitempty"`
 	} `json:"version_data,omitempty"`
 }
 
-// APILimit defines model for APILimit.
+// APILimit Rate limit and quota of one API within a key or policy (`access_rights.<api>.limit`). A limit whose numeric fields are all 0 is empty, and the session-level values apply instead.
 type APILimit struct {
-	Per                *float64            `json:"per,omitempty"`
-	QuotaMax           *int64              `json:"quota_max,omitempty"`
-	QuotaRemaining     *int64              `json:"quota_remaining,omitempty"`
-	QuotaRenewalRate   *int64              `json:"quota_renewal_rate,omitempty"`
-	QuotaRenews        *int64              `json:"quota_renews,omitempty"`
-	Rate               *float64            `json:"rate,omitempty"`
-	SetByPolicy        *bool               `json:"set_by_policy,omitempty"`
-	Smoothing          *RateLimitSmoothing `json:"smoothing,omitempty"`
-	ThrottleInterval   *float64            `json:"throttle_interval,omitempty"`
-	ThrottleRetryLimit *int64              `json:"throttle_retry_limit,omitempty"`
+	// Per Length of the rate-limit window in seconds.
+	Per *float64 `json:"per,omitempty"`
+
+	// QuotaMax Requests allowed per quota period on this API; -1 means unlimited.
+	QuotaMax *int64 `json:"quota_max,omitempty"`
+
+	// QuotaRemaining Requests left in the current quota period on this API.
+	QuotaRemaining *int64 `json:"quota_remaining,omitempty"`
+
+	// QuotaRenewalRate Length of the quota period in seconds.
+	QuotaRenewalRate *int64 `json:"quota_renewal_rate,omitempty"`
+
+	// QuotaRenews Unix time when the current quota period on this API ends.
+	QuotaRenews *int64 `json:"quota_renews,omitempty"`
+
+	// Rate Requests allowed per `per` seconds on this API.
+	Rate *float64 `json:"rate,omitempty"`
+
+	// SetByPolicy True when the limit was filled in from a policy.
+	SetByPolicy *bool `json:"set_by_policy,omitempty"`
+
+	// Smoothing Rate-limit smoothing: the allowance starts at `threshold` and moves up or down by `step` at most once every `delay` seconds, following the traffic, never above `rate`.
+	Smoothing *RateLimitSmoothing `json:"smoothing,omitempty"`
+
+	// ThrottleInterval Seconds between retries of a rate-limited request.
+	ThrottleInterval *float64 `json:"throttle_interval,omitempty"`
+
+	// ThrottleRetryLimit Retries of a rate-limited request before 429.
+	ThrottleRetryLimit *int64 `json:"throttle_retry_limit,omitempty"`
 }
 
-// APIVersionMeta defines model for APIVersionMeta.
+// APIVersionMeta Summary of one version of an API.
 type APIVersionMeta struct {
-	ExpirationDate   *string `json:"expirationDate,omitempty"`
-	Id               *string `json:"id,omitempty"`
-	Internal         *bool   `json:"internal,omitempty"`
-	IsDefaultVersion *bool   `json:"isDefaultVersion,omitempty"`
-	Name             *string `json:"name,omitempty"`
-	VersionName      *string `json:"versionName,omitempty"`
+	// ExpirationDate When the version expires, if it does.
+	ExpirationDate *string `json:"expirationDate,omitempty"`
+
+	// Id API ID of the version.
+	Id *string `json:"id,omitempty"`
+
+	// Internal Whether the version is internal only.
+	Internal *bool `json:"internal,omitempty"`
+
+	// IsDefaultVersion Whether this is the default version.
+	IsDefaultVersion *bool `json:"isDefaultVersion,omitempty"`
+
+	// Name Name of the API.
+	Name *string `json:"name,omitempty"`
+
+	// VersionName Name of the version.
+	VersionName *string `json:"versionName,omitempty"`
 }
 
-// AccessDefinition defines model for AccessDefinition.
+// AccessDefinition Access of a key or policy to one API: which versions, which URLs and, optionally, a per-API limit. Stored in `access_rights` under the API ID.
 type AccessDefinition struct {
+	// AllowedURLs If not empty, the request path must match one of these rules (with its method), else 403 `Access to this resource has been disallowed`.
 	AllowedURLs *[]AccessSpec `json:"allowed_urls,omitempty"`
-	APIID       *string       `json:"api_id,omitempty"`
-	APIName     *string       `json:"api_name,omitempty"`
-	Limit       *APILimit     `json:"limit,omitempty"`
-	Versions    *[]string     `json:"versions,omitempty"`
+
+	// APIID ID of the API (informational; the map key decides).
+	APIID *string `json:"api_id,omitempty"`
+
+	// APIName Name of the API (informational).
+	APIName *string `json:"api_name,omitempty"`
+
+	// Limit Rate limit and quota of one API within a key or policy (`access_rights.<api>.limit`). A limit whose numeric fields are all 0 is empty, and the session-level values apply instead.
+	Limit *APILimit `json:"limit,omitempty"`
+
+	// Versions Version names the key may use; checked unless the API is not versioned.
+	Versions *[]string `json:"versions,omitempty"`
 }
 
-// AccessRequestType defines model for AccessRequestType.
+// AccessRequestType An OAuth 2.0 grant type the API accepts (`grant_type`), e.g. `authorization_code`, `refresh_token`, `password`, `client_credentials`.
 type AccessRequestType = string
 
-// AccessSpec defines model for AccessSpec.
+// AccessSpec A URL rule of a key or policy: a regular expression over the request path and the methods allowed on it.
 type AccessSpec struct {
+	// Methods HTTP methods allowed on matching paths.
 	Methods *[]string `json:"methods,omitempty"`
-	URL     *string   `json:"url,omitempty"`
+
+	// URL Regular expression matched anywhere in the full request path (not anchored).
+	URL *string `json:"url,omitempty"`
 }
 
-// Auth defines model for Auth.
+// Auth Where the credential is read from for one authentication method (header, query parameter, cookie, client certificate), and optional request signature checking.
 type Auth struct {
-	AuthHeaderName    *string          `json:"auth_header_name,omitempty"`
-	CookieName        *string          `json:"cookie_name,omitempty"`
-	ParamName         *string          `json:"param_name,omitempty"`
+	AuthHeaderName *string `json:"auth_header_name,omitempty"`
+	CookieName     *string `json:"cookie_name,omitempty"`
+	ParamName      *string `json:"param_name,omitempty"`
+
+	// Signature Settings for checking a request signature sent with the credential.
 	Signature         *SignatureConfig `json:"signature,omitempty"`
 	UseCertificate    *bool            `json:"use_certificate,omitempty"`
 	UseCookie         *bool            `json:"use_cookie,omitempty"`
@@ -350,26 +557,30 @@ type Auth struct {
 	ValidateSignature *bool            `json:"validate_signature,omitempty"`
 }
 
-// AuthProviderCode defines model for AuthProviderCode.
+// AuthProviderCode Name of an authentication provider (legacy).
 type AuthProviderCode = string
 
-// AuthProviderMeta defines model for AuthProviderMeta.
+// AuthProviderMeta Legacy authentication provider settings.
 type AuthProviderMeta struct {
-	Meta          *map[string]map[string]interface{} `json:"meta,omitempty"`
-	Name          *AuthProviderCode                  `json:"name,omitempty"`
-	StorageEngine *StorageEngineCode                 `json:"storage_engine,omitempty"`
+	Meta *map[string]map[string]interface{} `json:"meta,omitempty"`
+
+	// Name Name of an authentication provider (legacy).
+	Name *AuthProviderCode `json:"name,omitempty"`
+
+	// StorageEngine Name of a storage engine (legacy).
+	StorageEngine *StorageEngineCode `json:"storage_engine,omitempty"`
 }
 
-// AuthTypeEnum defines model for AuthTypeEnum.
+// AuthTypeEnum An authentication method name, used to say which method supplies the session: `auth_token`, `hmac_key`, `basic_auth_user`, `jwt_claim`, `oidc_user`, `oauth_key`, `custom_auth`, or empty.
 type AuthTypeEnum = string
 
-// AuthorizeRequestType defines model for AuthorizeRequestType.
+// AuthorizeRequestType An OAuth 2.0 authorisation response type the API accepts (`response_type`), `code` or `token`.
 type AuthorizeRequestType = string
 
-// BooleanQueryParam defines model for BooleanQueryParam.
+// BooleanQueryParam A query switch: `true` or `false`.
 type BooleanQueryParam string
 
-// CacheMeta defines model for CacheMeta.
+// CacheMeta A method-specific cache rule for one path.
 type CacheMeta struct {
 	CacheKeyRegex          *string  `json:"cache_key_regex,omitempty"`
 	CacheOnlyResponseCodes *[]int64 `json:"cache_response_codes,omitempty"`
@@ -377,40 +588,79 @@ type CacheMeta struct {
 	Path                   *string  `json:"path,omitempty"`
 }
 
-// CacheOptions defines model for CacheOptions.
+// CacheOptions Response caching settings of an API.
 type CacheOptions struct {
-	CacheAllSafeRequests       *bool    `json:"cache_all_safe_requests,omitempty"`
-	CacheControlTTLHeader      *string  `json:"cache_control_ttl_header,omitempty"`
-	CacheOnlyResponseCodes     *[]int64 `json:"cache_response_codes,omitempty"`
-	CacheTimeout               *int64   `json:"cache_timeout,omitempty"`
-	EnableCache                *bool    `json:"enable_cache,omitempty"`
-	EnableUpstreamCacheControl *bool    `json:"enable_upstream_cache_control,omitempty"`
+	// CacheAllSafeRequests Cache every GET, HEAD and OPTIONS request.
+	CacheAllSafeRequests *bool `json:"cache_all_safe_requests,omitempty"`
+
+	// CacheControlTTLHeader Upstream response header that sets the cache lifetime when upstream cache control is on.
+	CacheControlTTLHeader *string `json:"cache_control_ttl_header,omitempty"`
+
+	// CacheOnlyResponseCodes Only cache responses with these status codes (empty = any).
+	CacheOnlyResponseCodes *[]int64 `json:"cache_response_codes,omitempty"`
+
+	// CacheTimeout Seconds a cached response is kept.
+	CacheTimeout *int64 `json:"cache_timeout,omitempty"`
+
+	// EnableCache Turn caching on.
+	EnableCache *bool `json:"enable_cache,omitempty"`
+
+	// EnableUpstreamCacheControl Let upstream response headers decide what is cached and for how long.
+	EnableUpstreamCacheControl *bool `json:"enable_upstream_cache_control,omitempty"`
 }
 
-// CertificateBasics defines model for CertificateBasics.
+// CertificateBasics Summary of a stored certificate.
 type CertificateBasics struct {
-	DNSNames      *[]string `json:"dns_names,omitempty"`
-	HasPrivateKey *string   `json:"has_private,omitempty"`
-	ID            *string   `json:"id,omitempty"`
-	IssuerCN      *string   `json:"issuer_cn,omitempty"`
-	NotAfter      *string   `json:"not_after,omitempty"`
-	NotBefore     *string   `json:"not_before,omitempty"`
-	SubjectCN     *string   `json:"subject_cn,omitempty"`
+	// DNSNames DNS names the certificate is valid for.
+	DNSNames *[]string `json:"dns_names,omitempty"`
+
+	// HasPrivateKey Whether the private key is stored as well.
+	HasPrivateKey *string `json:"has_private,omitempty"`
+
+	// ID Certificate ID.
+	ID *string `json:"id,omitempty"`
+
+	// IssuerCN Common name of the issuer.
+	IssuerCN *string `json:"issuer_cn,omitempty"`
+
+	// NotAfter End of validity.
+	NotAfter *string `json:"not_after,omitempty"`
+
+	// NotBefore Start of validity.
+	NotBefore *string `json:"not_before,omitempty"`
+
+	// SubjectCN Common name of the subject.
+	SubjectCN *string `json:"subject_cn,omitempty"`
 }
 
-// CertificateMeta defines model for CertificateMeta.
+// CertificateMeta Details of a stored certificate.
 type CertificateMeta struct {
-	DNSNames      *[]string `json:"dns_names,omitempty"`
-	Fingerprint   *string   `json:"fingerprint,omitempty"`
-	HasPrivateKey *string   `json:"has_private,omitempty"`
-	ID            *string   `json:"id,omitempty"`
-	Issuer        *PkixName `json:"issuer,omitempty"`
-	NotAfter      *string   `json:"not_after,omitempty"`
-	NotBefore     *string   `json:"not_before,omitempty"`
-	Subject       *PkixName `json:"subject,omitempty"`
+	// DNSNames DNS names the certificate is valid for.
+	DNSNames *[]string `json:"dns_names,omitempty"`
+
+	// Fingerprint SHA-256 fingerprint in hex.
+	Fingerprint *string `json:"fingerprint,omitempty"`
+
+	// HasPrivateKey Whether the private key is stored as well.
+	HasPrivateKey *string `json:"has_private,omitempty"`
+
+	// ID Certificate ID.
+	ID *string `json:"id,omitempty"`
+
+	// Issuer An X.509 distinguished name, split into its parts.
+	Issuer *PkixName `json:"issuer,omitempty"`
+
+	// NotAfter End of validity.
+	NotAfter *string `json:"not_after,omitempty"`
+
+	// NotBefore Start of validity.
+	NotBefore *string `json:"not_before,omitempty"`
+
+	// Subject An X.509 distinguished name, split into its parts.
+	Subject *PkixName `json:"subject,omitempty"`
 }
 
-// CircuitBreakerMeta defines model for CircuitBreakerMeta.
+// CircuitBreakerMeta A circuit breaker on one path: it opens when too many sampled requests fail.
 type CircuitBreakerMeta struct {
 	Method               *string  `json:"method,omitempty"`
 	Path                 *string  `json:"path,omitempty"`
@@ -419,29 +669,30 @@ type CircuitBreakerMeta struct {
 	ThresholdPercent     *float64 `json:"threshold_percent,omitempty"`
 }
 
-// EndPointMeta defines model for EndPointMeta.
+// EndPointMeta A path entry of an allow list, block list or ignore list, with optional per-method actions.
 type EndPointMeta struct {
 	MethodActions *map[string]EndpointMethodMeta `json:"method_actions,omitempty"`
 	Path          *string                        `json:"path,omitempty"`
 }
 
-// EndpointMethodAction defines model for EndpointMethodAction.
+// EndpointMethodAction What to do for a method of a path entry: `no_action` (proxy) or `reply` (answer directly).
 type EndpointMethodAction = string
 
-// EndpointMethodMeta defines model for EndpointMethodMeta.
+// EndpointMethodMeta Per-method action of a path entry, with the reply to send when the action is `reply`.
 type EndpointMethodMeta struct {
+	// Action What to do for a method of a path entry: `no_action` (proxy) or `reply` (answer directly).
 	Action  *EndpointMethodAction `json:"action,omitempty"`
 	Code    *int64                `json:"code,omitempty"`
 	Data    *string               `json:"data,omitempty"`
 	Headers *map[string]string    `json:"headers,omitempty"`
 }
 
-// EventHandlerMetaConfig defines model for EventHandlerMetaConfig.
+// EventHandlerMetaConfig Event handlers of an API, keyed by event name (e.g. `QuotaExceeded`, `KeyExpired`).
 type EventHandlerMetaConfig struct {
 	Events interface{} `json:"events,omitempty"`
 }
 
-// ExtendedPathsSet defines model for ExtendedPathsSet.
+// ExtendedPathsSet The per-path middleware rules of one API version.
 type ExtendedPathsSet struct {
 	AdvanceCacheConfig      *[]CacheMeta           `json:"advance_cache_config,omitempty"`
 	BlackList               *[]EndPointMeta        `json:"black_list,omitempty"`
@@ -466,26 +717,29 @@ type ExtendedPathsSet struct {
 	WhiteList               *[]EndPointMeta        `json:"white_list,omitempty"`
 }
 
-// GlobalRateLimit defines model for GlobalRateLimit.
+// GlobalRateLimit A rate limit over all requests to an API, keyless ones included.
 type GlobalRateLimit struct {
-	Per  *float64 `json:"per,omitempty"`
+	// Per Length of the window in seconds.
+	Per *float64 `json:"per,omitempty"`
+
+	// Rate Requests allowed per window for the whole API; 0 turns the limit off.
 	Rate *float64 `json:"rate,omitempty"`
 }
 
-// GraphAccessDefinition defines model for GraphAccessDefinition.
+// GraphAccessDefinition GraphQL access settings of a policy.
 type GraphAccessDefinition = map[string]interface{}
 
-// HardTimeoutMeta defines model for HardTimeoutMeta.
+// HardTimeoutMeta An upstream timeout for one path; when it passes the gateway answers 504.
 type HardTimeoutMeta struct {
 	Method  *string `json:"method,omitempty"`
 	Path    *string `json:"path,omitempty"`
 	TimeOut *int64  `json:"timeout,omitempty"`
 }
 
-// HashType defines model for HashType.
+// HashType Algorithm a basic-auth password is stored with: empty (plain), `bcrypt`, `sha256`, `murmur32`, `murmur64` or `murmur128`.
 type HashType = string
 
-// HeaderInjectionMeta defines model for HeaderInjectionMeta.
+// HeaderInjectionMeta Headers to add or remove on one path.
 type HeaderInjectionMeta struct {
 	ActOnResponse *bool              `json:"act_on,omitempty"`
 	AddHeaders    *map[string]string `json:"add_headers,omitempty"`
@@ -494,7 +748,7 @@ type HeaderInjectionMeta struct {
 	Path          *string            `json:"path,omitempty"`
 }
 
-// HostCheckObject defines model for HostCheckObject.
+// HostCheckObject One uptime check: the request sent to an upstream host to see whether it is up.
 type HostCheckObject struct {
 	Body     *string            `json:"body,omitempty"`
 	Headers  *map[string]string `json:"headers,omitempty"`
@@ -502,46 +756,59 @@ type HostCheckObject struct {
 	CheckURL *string            `json:"url,omitempty"`
 }
 
-// IdExtractorSource defines model for IdExtractorSource.
+// IdExtractorSource Where a custom-auth ID extractor reads from (header, form, body and so on).
 type IdExtractorSource = string
 
-// IdExtractorType defines model for IdExtractorType.
+// IdExtractorType How a custom-auth ID extractor extracts the ID (plain value, regex, XPath and so on).
 type IdExtractorType = string
 
-// InternalMeta defines model for InternalMeta.
+// InternalMeta A path that is reachable only through internal looping, not from outside.
 type InternalMeta struct {
 	Method *string `json:"method,omitempty"`
 	Path   *string `json:"path,omitempty"`
 }
 
-// MethodTransformMeta defines model for MethodTransformMeta.
+// MethodTransformMeta A rule that changes the HTTP method of requests to one path before proxying.
 type MethodTransformMeta struct {
 	Method   *string `json:"method,omitempty"`
 	Path     *string `json:"path,omitempty"`
 	ToMethod *string `json:"to_method,omitempty"`
 }
 
-// MiddlewareDefinition defines model for MiddlewareDefinition.
+// MiddlewareDefinition One custom plugin hook: the function name and the file or module that provides it.
 type MiddlewareDefinition struct {
-	Name           *string `json:"name,omitempty"`
-	Path           *string `json:"path,omitempty"`
-	RequireSession *bool   `json:"require_session,omitempty"`
+	// Name Name of the function or hook to call.
+	Name *string `json:"name,omitempty"`
+
+	// Path File or module that provides it.
+	Path *string `json:"path,omitempty"`
+
+	// RequireSession Pass the key session to the plugin.
+	RequireSession *bool `json:"require_session,omitempty"`
 }
 
-// MiddlewareDriver defines model for MiddlewareDriver.
+// MiddlewareDriver Plugin runtime: `otto` (JavaScript), `python`, `lua`, `grpc` or `goplugin`.
 type MiddlewareDriver = string
 
-// MiddlewareIdExtractor defines model for MiddlewareIdExtractor.
+// MiddlewareIdExtractor Settings for extracting an identity from the request so custom-auth results can be cached.
 type MiddlewareIdExtractor struct {
-	ExtractFrom     *IdExtractorSource                 `json:"extract_from,omitempty"`
+	// ExtractFrom Where a custom-auth ID extractor reads from (header, form, body and so on).
+	ExtractFrom *IdExtractorSource `json:"extract_from,omitempty"`
+
+	// ExtractWith How a custom-auth ID extractor extracts the ID (plain value, regex, XPath and so on).
 	ExtractWith     *IdExtractorType                   `json:"extract_with,omitempty"`
 	ExtractorConfig *map[string]map[string]interface{} `json:"extractor_config,omitempty"`
 }
 
-// MiddlewareSection defines model for MiddlewareSection.
+// MiddlewareSection Custom plugin hooks of an API, by stage of the request and response chain.
 type MiddlewareSection struct {
-	AuthCheck   *MiddlewareDefinition   `json:"auth_check,omitempty"`
-	Driver      *MiddlewareDriver       `json:"driver,omitempty"`
+	// AuthCheck One custom plugin hook: the function name and the file or module that provides it.
+	AuthCheck *MiddlewareDefinition `json:"auth_check,omitempty"`
+
+	// Driver Plugin runtime: `otto` (JavaScript), `python`, `lua`, `grpc` or `goplugin`.
+	Driver *MiddlewareDriver `json:"driver,omitempty"`
+
+	// IdExtractor Settings for extracting an identity from the request so custom-auth results can be cached.
 	IdExtractor *MiddlewareIdExtractor  `json:"id_extractor,omitempty"`
 	Post        *[]MiddlewareDefinition `json:"post,omitempty"`
 	PostKeyAuth *[]MiddlewareDefinition `json:"post_key_auth,omitempty"`
@@ -549,138 +816,227 @@ type MiddlewareSection struct {
 	Response    *[]MiddlewareDefinition `json:"response,omitempty"`
 }
 
-// NewClientRequest defines model for NewClientRequest.
+// NewClientRequest An OAuth client: its ID and secret, where users are redirected, and the API or policy it belongs to.
 type NewClientRequest struct {
-	APIID             *string                 `json:"api_id,omitempty"`
-	ClientID          *string                 `json:"client_id,omitempty"`
-	Description       *string                 `json:"description,omitempty"`
-	MetaData          *map[string]interface{} `json:"meta_data,omitempty"`
-	PolicyID          *string                 `json:"policy_id,omitempty"`
-	ClientRedirectURI *string                 `json:"redirect_uri,omitempty"`
-	ClientSecret      *string                 `json:"secret,omitempty"`
+	// APIID API the client is registered for.
+	APIID *string `json:"api_id,omitempty"`
+
+	// ClientID Client ID; generated when empty.
+	ClientID *string `json:"client_id,omitempty"`
+
+	// Description Readable description of the client.
+	Description *string `json:"description,omitempty"`
+
+	// MetaData Free-form metadata of the client.
+	MetaData *map[string]interface{} `json:"meta_data,omitempty"`
+
+	// PolicyID Policy whose access rights tokens of this client receive.
+	PolicyID *string `json:"policy_id,omitempty"`
+
+	// ClientRedirectURI Allowed redirect URI (several can be given, separated by `oauth_redirect_uri_separator`).
+	ClientRedirectURI *string `json:"redirect_uri,omitempty"`
+
+	// ClientSecret Client secret; generated when empty.
+	ClientSecret *string `json:"secret,omitempty"`
 }
 
-// NotificationsManager defines model for NotificationsManager.
+// NotificationsManager Where to notify an OAuth provider when a key changes, and the shared secret sent with the notification.
 type NotificationsManager struct {
 	OAuthKeyChangeURL *string `json:"oauth_on_keychange_url,omitempty"`
 	SharedSecret      *string `json:"shared_secret,omitempty"`
 }
 
-// OASSchemaResponse defines model for OASSchemaResponse.
+// OASSchemaResponse Answer of the schema endpoint: the schema, or a status and message when it cannot be given.
 type OASSchemaResponse struct {
+	// Message Reason when no schema is returned.
 	Message *string `json:"message,omitempty"`
-	Schema  *string `json:"schema,omitempty"`
-	Status  *string `json:"status,omitempty"`
+
+	// Schema The JSON schema.
+	Schema *string `json:"schema,omitempty"`
+
+	// Status Status when no schema is returned.
+	Status *string `json:"status,omitempty"`
 }
 
-// OAuthClientToken defines model for OAuthClientToken.
+// OAuthClientToken A token issued to an OAuth client and its expiry time.
 type OAuthClientToken struct {
-	Token   *string `json:"code,omitempty"`
-	Expires *int64  `json:"expires,omitempty"`
+	// Token The token (or its hash).
+	Token *string `json:"code,omitempty"`
+
+	// Expires Unix time when the token expires.
+	Expires *int64 `json:"expires,omitempty"`
 }
 
-// OIDProviderConfig defines model for OIDProviderConfig.
+// OIDProviderConfig An OpenID Connect issuer and the client IDs accepted from it, each mapped to a policy ID.
 type OIDProviderConfig struct {
 	ClientIDs *map[string]string `json:"client_ids,omitempty"`
 	Issuer    *string            `json:"issuer,omitempty"`
 }
 
-// ObjectID defines model for ObjectID.
+// ObjectID A MongoDB ObjectID as a 24-character hex string (empty when unset).
 type ObjectID = string
 
-// OpenIDOptions defines model for OpenIDOptions.
+// OpenIDOptions OpenID Connect settings of an API.
 type OpenIDOptions struct {
 	Providers         *[]OIDProviderConfig `json:"providers,omitempty"`
 	SegregateByClient *bool                `json:"segregate_by_client,omitempty"`
 }
 
-// Policy defines model for Policy.
+// Policy A security policy: access rights, rate limit, quota and other settings that keys inherit by listing the policy in `apply_policies`.
 type Policy struct {
-	MID                           *ObjectID                    `json:"_id,omitempty"`
-	AccessRights                  *map[string]AccessDefinition `json:"access_rights,omitempty"`
-	Active                        *bool                        `json:"active,omitempty"`
-	EnableHTTPSignatureValidation *bool                        `json:"enable_http_signature_validation,omitempty"`
-	GraphqlAccessRights           *GraphAccessDefinition       `json:"graphql_access_rights,omitempty"`
-	HMACEnabled                   *bool                        `json:"hmac_enabled,omitempty"`
-	ID                            *string                      `json:"id,omitempty"`
-	IsInactive                    *bool                        `json:"is_inactive,omitempty"`
-	KeyExpiresIn                  *float32                     `json:"key_expires_in,omitempty"`
-	LastUpdates                   *string                      `json:"last_updated,omitempty"`
-	MaxQueryDepth                 *float32                     `json:"max_query_depth,omitempty"`
-	MetaData                      *map[string]interface{}      `json:"meta_data,omitempty"`
-	Name                          *string                      `json:"name,omitempty"`
-	OrgID                         *string                      `json:"org_id,omitempty"`
-	Partitions                    *PolicyPartitions            `json:"partitions,omitempty"`
-	Per                           *float64                     `json:"per,omitempty"`
-	QuotaMax                      *int64                       `json:"quota_max,omitempty"`
-	QuotaRenewalRate              *int64                       `json:"quota_renewal_rate,omitempty"`
-	Rate                          *float64                     `json:"rate,omitempty"`
-	Smoothing                     *RateLimitSmoothing          `json:"smoothing,omitempty"`
-	Tags                          *[]string                    `json:"tags,omitempty"`
-	ThrottleInterval              *float64                     `json:"throttle_interval,omitempty"`
-	ThrottleRetryLimit            *float32                     `json:"throttle_retry_limit,omitempty"`
+	// MID A MongoDB ObjectID as a 24-character hex string (empty when unset).
+	MID *ObjectID `json:"_id,omitempty"`
+
+	// AccessRights APIs the policy grants, keyed by API ID.
+	AccessRights *map[string]AccessDefinition `json:"access_rights,omitempty"`
+
+	// Active Informational; the gateway does not enforce it (see `is_inactive`).
+	Active *bool `json:"active,omitempty"`
+
+	// EnableHTTPSignatureValidation Keys using this policy get HTTP signature validation.
+	EnableHTTPSignatureValidation *bool `json:"enable_http_signature_validation,omitempty"`
+
+	// GraphqlAccessRights GraphQL access settings of a policy.
+	GraphqlAccessRights *GraphAccessDefinition `json:"graphql_access_rights,omitempty"`
+
+	// HMACEnabled Keys using this policy may sign requests with HMAC.
+	HMACEnabled *bool `json:"hmac_enabled,omitempty"`
+
+	// ID Policy ID that keys list in `apply_policies`; also the file name when stored by the gateway.
+	ID *string `json:"id,omitempty"`
+
+	// IsInactive Disables every key that uses the policy.
+	IsInactive *bool `json:"is_inactive,omitempty"`
+
+	// KeyExpiresIn Seconds a new key lives: when a key is created, `expires` is set to now plus this value (0 leaves `expires` alone).
+	KeyExpiresIn *float32 `json:"key_expires_in,omitempty"`
+
+	// LastUpdates Unix time of the last change, as a string.
+	LastUpdates *string `json:"last_updated,omitempty"`
+
+	// MaxQueryDepth Maximum GraphQL query depth; -1 means unlimited.
+	MaxQueryDepth *float32 `json:"max_query_depth,omitempty"`
+
+	// MetaData Metadata merged into the metadata of keys that use the policy.
+	MetaData *map[string]interface{} `json:"meta_data,omitempty"`
+
+	// Name Readable name of the policy.
+	Name *string `json:"name,omitempty"`
+
+	// OrgID Organisation of the policy; must match the organisation of the API it is applied for.
+	OrgID *string `json:"org_id,omitempty"`
+
+	// Partitions Selects which parts of a policy apply to a key. When no partition is set, the whole policy applies.
+	Partitions *PolicyPartitions `json:"partitions,omitempty"`
+
+	// Per Length of the rate-limit window in seconds.
+	Per *float64 `json:"per,omitempty"`
+
+	// QuotaMax Requests allowed per quota period; -1 means unlimited.
+	QuotaMax *int64 `json:"quota_max,omitempty"`
+
+	// QuotaRenewalRate Length of the quota period in seconds.
+	QuotaRenewalRate *int64 `json:"quota_renewal_rate,omitempty"`
+
+	// Rate Requests allowed per `per` seconds.
+	Rate *float64 `json:"rate,omitempty"`
+
+	// Smoothing Rate-limit smoothing: the allowance starts at `threshold` and moves up or down by `step` at most once every `delay` seconds, following the traffic, never above `rate`.
+	Smoothing *RateLimitSmoothing `json:"smoothing,omitempty"`
+
+	// Tags Tags added to keys that use the policy.
+	Tags *[]string `json:"tags,omitempty"`
+
+	// ThrottleInterval Seconds between retries of a rate-limited request.
+	ThrottleInterval *float64 `json:"throttle_interval,omitempty"`
+
+	// ThrottleRetryLimit Retries of a rate-limited request before 429.
+	ThrottleRetryLimit *float32 `json:"throttle_retry_limit,omitempty"`
 }
 
-// PolicyPartitions defines model for PolicyPartitions.
+// PolicyPartitions Selects which parts of a policy apply to a key. When no partition is set, the whole policy applies.
 type PolicyPartitions struct {
-	Acl        *bool `json:"acl,omitempty"`
+	// Acl Apply the access rights of the policy. When partitions are used and this is off, the policy grants no API access.
+	Acl *bool `json:"acl,omitempty"`
+
+	// Complexity Apply the GraphQL query depth limit of the policy.
 	Complexity *bool `json:"complexity,omitempty"`
-	PerAPI     *bool `json:"per_api,omitempty"`
-	Quota      *bool `json:"quota,omitempty"`
-	RateLimit  *bool `json:"rate_limit,omitempty"`
+
+	// PerAPI Use the limits given per API in `access_rights`; cannot be combined with the other partitions.
+	PerAPI *bool `json:"per_api,omitempty"`
+
+	// Quota Apply the quota of the policy.
+	Quota *bool `json:"quota,omitempty"`
+
+	// RateLimit Apply the rate limit (and throttling and smoothing) of the policy.
+	RateLimit *bool `json:"rate_limit,omitempty"`
 }
 
-// RateLimitSmoothing defines model for RateLimitSmoothing.
+// RateLimitSmoothing Rate-limit smoothing: the allowance starts at `threshold` and moves up or down by `step` at most once every `delay` seconds, following the traffic, never above `rate`.
 type RateLimitSmoothing struct {
-	Delay     *int64   `json:"delay,omitempty"`
-	Enabled   *bool    `json:"enabled,omitempty"`
-	Step      *int64   `json:"step,omitempty"`
-	Threshold *int64   `json:"threshold,omitempty"`
-	Trigger   *float64 `json:"trigger,omitempty"`
+	// Delay Minimum seconds between two changes of the allowance.
+	Delay *int64 `json:"delay,omitempty"`
+
+	// Enabled Turns smoothing on.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Step Requests added to or removed from the allowance at each change.
+	Step *int64 `json:"step,omitempty"`
+
+	// Threshold Starting allowance, in requests per `per` window; smoothing applies above it.
+	Threshold *int64 `json:"threshold,omitempty"`
+
+	// Trigger Fraction of `step`: the allowance rises when the request count comes within `trigger * step` of it.
+	Trigger *float64 `json:"trigger,omitempty"`
 }
 
-// Regexp defines model for Regexp.
+// Regexp A compiled regular expression (internal form).
 type Regexp struct {
 	FromCache *bool `json:"FromCache,omitempty"`
 }
 
-// RequestInputType defines model for RequestInputType.
+// RequestInputType Format of a body for a template transform: `json` or `xml`.
 type RequestInputType = string
 
-// RequestSizeMeta defines model for RequestSizeMeta.
+// RequestSizeMeta A request body size limit for one path.
 type RequestSizeMeta struct {
 	Method    *string `json:"method,omitempty"`
 	Path      *string `json:"path,omitempty"`
 	SizeLimit *int64  `json:"size_limit,omitempty"`
 }
 
-// ResponseProcessor defines model for ResponseProcessor.
+// ResponseProcessor A response processor to run, with its options.
 type ResponseProcessor struct {
 	Name    *string                 `json:"name,omitempty"`
 	Options *map[string]interface{} `json:"options,omitempty"`
 }
 
-// RoutingTrigger defines model for RoutingTrigger.
+// RoutingTrigger A condition of a URL rewrite rule: when it is met, the request is rewritten to `rewrite_to`.
 type RoutingTrigger struct {
-	On        *RoutingTriggerOnType  `json:"on,omitempty"`
+	// On Whether `all` or `any` of the trigger options must match.
+	On *RoutingTriggerOnType `json:"on,omitempty"`
+
+	// Options The request parts a URL rewrite trigger looks at, each with a pattern to match.
 	Options   *RoutingTriggerOptions `json:"options,omitempty"`
 	RewriteTo *string                `json:"rewrite_to,omitempty"`
 }
 
-// RoutingTriggerOnType defines model for RoutingTriggerOnType.
+// RoutingTriggerOnType Whether `all` or `any` of the trigger options must match.
 type RoutingTriggerOnType = string
 
-// RoutingTriggerOptions defines model for RoutingTriggerOptions.
+// RoutingTriggerOptions The request parts a URL rewrite trigger looks at, each with a pattern to match.
 type RoutingTriggerOptions struct {
-	HeaderMatches         *map[string]StringRegexMap `json:"header_matches,omitempty"`
-	PathPartMatches       *map[string]StringRegexMap `json:"path_part_matches,omitempty"`
+	HeaderMatches   *map[string]StringRegexMap `json:"header_matches,omitempty"`
+	PathPartMatches *map[string]StringRegexMap `json:"path_part_matches,omitempty"`
+
+	// PayloadMatches A regular expression to match, optionally inverted.
 	PayloadMatches        *StringRegexMap            `json:"payload_matches,omitempty"`
 	QueryValMatches       *map[string]StringRegexMap `json:"query_val_matches,omitempty"`
 	RequestContextMatches *map[string]StringRegexMap `json:"request_context_matches,omitempty"`
 	SessionMetaMatches    *map[string]StringRegexMap `json:"session_meta_matches,omitempty"`
 }
 
-// ServiceDiscoveryConfiguration defines model for ServiceDiscoveryConfiguration.
+// ServiceDiscoveryConfiguration Settings for finding upstream targets dynamically by querying a service registry.
 type ServiceDiscoveryConfiguration struct {
 	CacheTimeout        *int64  `json:"cache_timeout,omitempty"`
 	DataPath            *string `json:"data_path,omitempty"`
@@ -694,61 +1050,135 @@ type ServiceDiscoveryConfiguration struct {
 	UseTargetList       *bool   `json:"use_target_list,omitempty"`
 }
 
-// SessionProviderCode defines model for SessionProviderCode.
+// SessionProviderCode Name of a session provider (legacy).
 type SessionProviderCode = string
 
-// SessionProviderMeta defines model for SessionProviderMeta.
+// SessionProviderMeta Legacy session provider settings.
 type SessionProviderMeta struct {
-	Meta          *map[string]map[string]interface{} `json:"meta,omitempty"`
-	Name          *SessionProviderCode               `json:"name,omitempty"`
-	StorageEngine *StorageEngineCode                 `json:"storage_engine,omitempty"`
+	Meta *map[string]map[string]interface{} `json:"meta,omitempty"`
+
+	// Name Name of a session provider (legacy).
+	Name *SessionProviderCode `json:"name,omitempty"`
+
+	// StorageEngine Name of a storage engine (legacy).
+	StorageEngine *StorageEngineCode `json:"storage_engine,omitempty"`
 }
 
-// SessionState defines model for SessionState.
+// SessionState A key (session object): access rights, policies, rate limit, quota, expiry and metadata of one token. Zero values are written out, so a stored key shows every field.
 type SessionState struct {
-	AccessRights  *map[string]AccessDefinition `json:"access_rights,omitempty"`
-	Alias         *string                      `json:"alias,omitempty"`
-	Allowance     *float64                     `json:"allowance,omitempty"`
-	ApplyPolicies *[]string                    `json:"apply_policies,omitempty"`
-	ApplyPolicyID *string                      `json:"apply_policy_id,omitempty"`
+	// AccessRights APIs the key may use, keyed by API ID. Empty means every API, and is only accepted when `allow_master_keys` is on.
+	AccessRights *map[string]AccessDefinition `json:"access_rights,omitempty"`
+
+	// Alias A readable name for the key, shown in analytics.
+	Alias *string `json:"alias,omitempty"`
+
+	// Allowance Legacy rate-limit counter; normally left alone by the gateway.
+	Allowance *float64 `json:"allowance,omitempty"`
+
+	// ApplyPolicies IDs of the policies applied to the key, in order.
+	ApplyPolicies *[]string `json:"apply_policies,omitempty"`
+
+	// ApplyPolicyID Legacy single policy ID, used only when `apply_policies` is empty.
+	ApplyPolicyID *string `json:"apply_policy_id,omitempty"`
+
+	// BasicAuthData Password for basic authentication (stored hashed) and the hash algorithm used.
 	BasicAuthData *struct {
+		// HashType Algorithm a basic-auth password is stored with: empty (plain), `bcrypt`, `sha256`, `murmur32`, `murmur64` or `murmur128`.
 		HashType *HashType `json:"hash_type,omitempty"`
-		Password *string   `json:"password,omitempty"`
+
+		// Password The password; hashed on write and blanked when the key is read.
+		Password *string `json:"password,omitempty"`
 	} `json:"basic_auth_data,omitempty"`
-	Certificate             *string `json:"certificate,omitempty"`
-	DataExpires             *int64  `json:"data_expires,omitempty"`
-	EnableDetailedRecording *bool   `json:"enable_detail_recording,omitempty"`
-	Expires                 *int64  `json:"expires,omitempty"`
-	HMACEnabled             *bool   `json:"hmac_enabled,omitempty"`
-	HmacSecret              *string `json:"hmac_string,omitempty"`
-	IdExtractorDeadline     *int64  `json:"id_extractor_deadline,omitempty"`
-	IsInactive              *bool   `json:"is_inactive,omitempty"`
-	JWTData                 *struct {
+
+	// Certificate ID of a client certificate bound to the key.
+	Certificate *string `json:"certificate,omitempty"`
+
+	// DataExpires Seconds to keep analytics records (used on organisation sessions).
+	DataExpires *int64 `json:"data_expires,omitempty"`
+
+	// EnableDetailedRecording Record full requests and responses in analytics (older spelling of the setting).
+	EnableDetailedRecording *bool `json:"enable_detail_recording,omitempty"`
+
+	// Expires Unix time after which the key is expired (401 `Key has expired, please renew`); 0 or -1 means never.
+	Expires *int64 `json:"expires,omitempty"`
+
+	// HMACEnabled The key may sign requests with HMAC; `hmac_string` is the secret.
+	HMACEnabled *bool `json:"hmac_enabled,omitempty"`
+
+	// HmacSecret HMAC signing secret of the key.
+	HmacSecret *string `json:"hmac_string,omitempty"`
+
+	// IdExtractorDeadline Unix time until which a custom-auth identity extracted for this key stays cached.
+	IdExtractorDeadline *int64 `json:"id_extractor_deadline,omitempty"`
+
+	// IsInactive Disables the key (403 `Key is inactive, please renew`) without deleting it.
+	IsInactive *bool `json:"is_inactive,omitempty"`
+
+	// JWTData Per-key JWT settings.
+	JWTData *struct {
+		// Secret Secret or public key used to verify JWTs of this key.
 		Secret *string `json:"secret,omitempty"`
 	} `json:"jwt_data,omitempty"`
-	LastCheck   *int64                             `json:"last_check,omitempty"`
-	LastUpdated *string                            `json:"last_updated,omitempty"`
-	MetaData    *map[string]map[string]interface{} `json:"meta_data,omitempty"`
-	Monitor     *struct {
+
+	// LastCheck Legacy field; always 0.
+	LastCheck *int64 `json:"last_check,omitempty"`
+
+	// LastUpdated Unix time of the last write, as a string.
+	LastUpdated *string `json:"last_updated,omitempty"`
+
+	// MetaData Free-form metadata, readable in transforms as `$tyk_meta.<name>`.
+	MetaData *map[string]map[string]interface{} `json:"meta_data,omitempty"`
+
+	// Monitor Quota usage alerts.
+	Monitor *struct {
+		// TriggerLimits Percentages of the quota at which a `TriggerExceeded` event fires.
 		TriggerLimits *[]float64 `json:"trigger_limits,omitempty"`
 	} `json:"monitor,omitempty"`
-	OauthClientID      *string             `json:"oauth_client_id,omitempty"`
-	OauthKeys          *map[string]string  `json:"oauth_keys,omitempty"`
-	OrgID              *string             `json:"org_id,omitempty"`
-	Per                *float64            `json:"per,omitempty"`
-	QuotaMax           *int64              `json:"quota_max,omitempty"`
-	QuotaRemaining     *int64              `json:"quota_remaining,omitempty"`
-	QuotaRenewalRate   *int64              `json:"quota_renewal_rate,omitempty"`
-	QuotaRenews        *int64              `json:"quota_renews,omitempty"`
-	Rate               *float64            `json:"rate,omitempty"`
-	SessionLifetime    *int64              `json:"session_lifetime,omitempty"`
-	Smoothing          *RateLimitSmoothing `json:"smoothing,omitempty"`
-	Tags               *[]string           `json:"tags,omitempty"`
-	ThrottleInterval   *float64            `json:"throttle_interval,omitempty"`
-	ThrottleRetryLimit *int64              `json:"throttle_retry_limit,omitempty"`
+
+	// OauthClientID OAuth client the token was issued to.
+	OauthClientID *string `json:"oauth_client_id,omitempty"`
+
+	// OauthKeys Tokens issued to this user through the OAuth password grant, by client ID.
+	OauthKeys *map[string]string `json:"oauth_keys,omitempty"`
+
+	// OrgID Organisation that owns the key; part of generated key IDs and checked against policies and APIs.
+	OrgID *string `json:"org_id,omitempty"`
+
+	// Per Length of the rate-limit window in seconds.
+	Per *float64 `json:"per,omitempty"`
+
+	// QuotaMax Requests allowed per quota period; -1 or 0 means unlimited.
+	QuotaMax *int64 `json:"quota_max,omitempty"`
+
+	// QuotaRemaining Requests left in the current quota period (maintained by the gateway).
+	QuotaRemaining *int64 `json:"quota_remaining,omitempty"`
+
+	// QuotaRenewalRate Length of the quota period in seconds; 0 or less means the quota never renews.
+	QuotaRenewalRate *int64 `json:"quota_renewal_rate,omitempty"`
+
+	// QuotaRenews Unix time when the current quota period ends.
+	QuotaRenews *int64 `json:"quota_renews,omitempty"`
+
+	// Rate Requests allowed per `per` seconds; 0 or -1 means no rate limit.
+	Rate *float64 `json:"rate,omitempty"`
+
+	// SessionLifetime Seconds the key is kept in storage, overriding the API setting when greater than 0.
+	SessionLifetime *int64 `json:"session_lifetime,omitempty"`
+
+	// Smoothing Rate-limit smoothing: the allowance starts at `threshold` and moves up or down by `step` at most once every `delay` seconds, following the traffic, never above `rate`.
+	Smoothing *RateLimitSmoothing `json:"smoothing,omitempty"`
+
+	// Tags Tags recorded with analytics for requests made with this key; merged with the tags of its policies.
+	Tags *[]string `json:"tags,omitempty"`
+
+	// ThrottleInterval Seconds to wait before retrying a rate-limited request when throttling.
+	ThrottleInterval *float64 `json:"throttle_interval,omitempty"`
+
+	// ThrottleRetryLimit How many times a rate-limited request is retried before 429; 0 turns throttling off.
+	ThrottleRetryLimit *int64 `json:"throttle_retry_limit,omitempty"`
 }
 
-// SignatureConfig defines model for SignatureConfig.
+// SignatureConfig Settings for checking a request signature sent with the credential.
 type SignatureConfig struct {
 	Algorithm        *string `json:"algorithm,omitempty"`
 	AllowedClockSkew *int64  `json:"allowed_clock_skew,omitempty"`
@@ -758,48 +1188,55 @@ type SignatureConfig struct {
 	Secret           *string `json:"secret,omitempty"`
 }
 
-// StorageEngineCode defines model for StorageEngineCode.
+// StorageEngineCode Name of a storage engine (legacy).
 type StorageEngineCode = string
 
-// StringRegexMap defines model for StringRegexMap.
+// StringRegexMap A regular expression to match, optionally inverted.
 type StringRegexMap struct {
 	MatchPattern *string `json:"match_rx,omitempty"`
 	Reverse      *bool   `json:"reverse,omitempty"`
 }
 
-// TemplateData defines model for TemplateData.
+// TemplateData A Go text/template body transform and where its source comes from.
 type TemplateData struct {
-	EnableSession  *bool             `json:"enable_session,omitempty"`
-	InputType      *RequestInputType `json:"input_type,omitempty"`
-	TemplateMode   *TemplateMode     `json:"template_mode,omitempty"`
-	TemplateSource *string           `json:"template_source,omitempty"`
+	EnableSession *bool `json:"enable_session,omitempty"`
+
+	// InputType Format of a body for a template transform: `json` or `xml`.
+	InputType *RequestInputType `json:"input_type,omitempty"`
+
+	// TemplateMode Where a template comes from: `blob` (base64 in the definition) or `file`.
+	TemplateMode   *TemplateMode `json:"template_mode,omitempty"`
+	TemplateSource *string       `json:"template_source,omitempty"`
 }
 
-// TemplateMeta defines model for TemplateMeta.
+// TemplateMeta A body transform applied to one path.
 type TemplateMeta struct {
-	Method       *string       `json:"method,omitempty"`
-	Path         *string       `json:"path,omitempty"`
+	Method *string `json:"method,omitempty"`
+	Path   *string `json:"path,omitempty"`
+
+	// TemplateData A Go text/template body transform and where its source comes from.
 	TemplateData *TemplateData `json:"template_data,omitempty"`
 }
 
-// TemplateMode defines model for TemplateMode.
+// TemplateMode Where a template comes from: `blob` (base64 in the definition) or `file`.
 type TemplateMode = string
 
-// TrackEndpointMeta defines model for TrackEndpointMeta.
+// TrackEndpointMeta A path whose analytics are recorded (or not recorded) separately.
 type TrackEndpointMeta struct {
 	Method *string `json:"method,omitempty"`
 	Path   *string `json:"path,omitempty"`
 }
 
-// TransformJQMeta defines model for TransformJQMeta.
+// TransformJQMeta A jq filter applied to the body on one path.
 type TransformJQMeta struct {
 	Filter *string `json:"filter,omitempty"`
 	Method *string `json:"method,omitempty"`
 	Path   *string `json:"path,omitempty"`
 }
 
-// URLRewriteMeta defines model for URLRewriteMeta.
+// URLRewriteMeta A URL rewrite rule for one path, with optional triggers that pick other targets.
 type URLRewriteMeta struct {
+	// MatchRegexp A compiled regular expression (internal form).
 	MatchRegexp  *Regexp           `json:"MatchRegexp,omitempty"`
 	MatchPattern *string           `json:"match_pattern,omitempty"`
 	Method       *string           `json:"method,omitempty"`
@@ -808,7 +1245,7 @@ type URLRewriteMeta struct {
 	Triggers     *[]RoutingTrigger `json:"triggers,omitempty"`
 }
 
-// ValidatePathMeta defines model for ValidatePathMeta.
+// ValidatePathMeta JSON-schema (draft-04) validation of request bodies on one path.
 type ValidatePathMeta struct {
 	ErrorResponseCode *int64                             `json:"error_response_code,omitempty"`
 	Method            *string                            `json:"method,omitempty"`
@@ -817,24 +1254,39 @@ type ValidatePathMeta struct {
 	SchemaB64         *string                            `json:"schema_b64,omitempty"`
 }
 
-// VersionInfo defines model for VersionInfo.
+// VersionInfo One version of a classic API: its expiry and its path rules.
 type VersionInfo struct {
-	Expires             *string            `json:"expires,omitempty"`
-	ExtendedPaths       *ExtendedPathsSet  `json:"extended_paths,omitempty"`
-	GlobalHeaders       *map[string]string `json:"global_headers,omitempty"`
-	GlobalHeadersRemove *[]string          `json:"global_headers_remove,omitempty"`
-	GlobalSizeLimit     *int64             `json:"global_size_limit,omitempty"`
-	Name                *string            `json:"name,omitempty"`
-	OverrideTarget      *string            `json:"override_target,omitempty"`
-	Paths               *struct {
+	// Expires When the version expires, as `YYYY-MM-DD HH:MM` (UTC); after it requests get 403.
+	Expires *string `json:"expires,omitempty"`
+
+	// ExtendedPaths The per-path middleware rules of one API version.
+	ExtendedPaths *ExtendedPathsSet `json:"extended_paths,omitempty"`
+
+	// GlobalHeaders Headers added to every request of this version.
+	GlobalHeaders *map[string]string `json:"global_headers,omitempty"`
+
+	// GlobalHeadersRemove Headers removed from every request of this version.
+	GlobalHeadersRemove *[]string `json:"global_headers_remove,omitempty"`
+
+	// GlobalSizeLimit Maximum request body size in bytes for this version.
+	GlobalSizeLimit *int64 `json:"global_size_limit,omitempty"`
+
+	// Name Version name.
+	Name *string `json:"name,omitempty"`
+
+	// OverrideTarget Upstream URL for this version, replacing the API target.
+	OverrideTarget *string `json:"override_target,omitempty"`
+	Paths          *struct {
 		BlackList *[]string `json:"black_list,omitempty"`
 		Ignored   *[]string `json:"ignored,omitempty"`
 		WhiteList *[]string `json:"white_list,omitempty"`
 	} `json:"paths,omitempty"`
+
+	// UseExtendedPaths Use `extended_paths` instead of the legacy `paths` lists.
 	UseExtendedPaths *bool `json:"use_extended_paths,omitempty"`
 }
 
-// VirtualMeta defines model for VirtualMeta.
+// VirtualMeta A virtual endpoint on one path: a JavaScript function that produces the response.
 type VirtualMeta struct {
 	FunctionSourceType   *string `json:"function_source_type,omitempty"`
 	FunctionSourceURI    *string `json:"function_source_uri,omitempty"`
@@ -845,38 +1297,49 @@ type VirtualMeta struct {
 	UseSession           *bool   `json:"use_session,omitempty"`
 }
 
-// ApiAllKeys defines model for apiAllKeys.
+// ApiAllKeys A list of key IDs.
 type ApiAllKeys struct {
+	// APIKeys The key IDs, or the key hashes when keys are stored hashed.
 	APIKeys *[]string `json:"keys,omitempty"`
 }
 
-// ApiModifyKeySuccess defines model for apiModifyKeySuccess.
+// ApiModifyKeySuccess Confirmation of a write (key, policy, organisation session or API).
 type ApiModifyKeySuccess struct {
-	Action  *string `json:"action,omitempty"`
-	Key     *string `json:"key,omitempty"`
+	// Action `added`, `modified`, `deleted` or `updated`.
+	Action *string `json:"action,omitempty"`
+
+	// Key ID of the written object (key ID, policy ID, organisation ID or API ID).
+	Key *string `json:"key,omitempty"`
+
+	// KeyHash Hash of the key, present only when keys are stored hashed.
 	KeyHash *string `json:"key_hash,omitempty"`
-	Status  *string `json:"status,omitempty"`
+
+	// Status Always `ok`.
+	Status *string `json:"status,omitempty"`
 }
 
-// ApiStatusMessage defines model for apiStatusMessage.
+// ApiStatusMessage A status body: `status` is `ok` or `error` and `message` says what happened.
 type ApiStatusMessage struct {
+	// Message What happened; for errors the error text.
 	Message *string `json:"message,omitempty"`
-	Status  *string `json:"status,omitempty"`
+
+	// Status `ok` or `error`.
+	Status *string `json:"status,omitempty"`
 }
 
-// PkixAttributeTypeAndValue defines model for pkixAttributeTypeAndValue.
+// PkixAttributeTypeAndValue One attribute of a distinguished name: its object identifier and value.
 type PkixAttributeTypeAndValue struct {
 	Type  *[]int                  `json:"Type,omitempty"`
 	Value *map[string]interface{} `json:"Value,omitempty"`
 }
 
-// PkixAttributeTypeAndValueSET defines model for pkixAttributeTypeAndValueSET.
+// PkixAttributeTypeAndValueSET A set of distinguished-name attributes sharing one object identifier.
 type PkixAttributeTypeAndValueSET struct {
 	Type  *[]int                         `json:"Type,omitempty"`
 	Value *[][]PkixAttributeTypeAndValue `json:"Value,omitempty"`
 }
 
-// PkixName defines model for pkixName.
+// PkixName An X.509 distinguished name, split into its parts.
 type PkixName struct {
 	CommonName         *string                         `json:"CommonName,omitempty"`
 	Country            *[]string                       `json:"Country,omitempty"`
@@ -894,13 +1357,13 @@ type PkixName struct {
 // AccessType defines model for AccessType.
 type AccessType string
 
-// AllowList defines model for AllowList.
+// AllowList A query switch: `true` or `false`.
 type AllowList = BooleanQueryParam
 
 // ApiID defines model for ApiID.
 type ApiID = string
 
-// Authentication defines model for Authentication.
+// Authentication A query switch: `true` or `false`.
 type Authentication = BooleanQueryParam
 
 // CustomDomain defines model for CustomDomain.
@@ -909,7 +1372,7 @@ type CustomDomain = string
 // ListenPath defines model for ListenPath.
 type ListenPath = string
 
-// MockResponse defines model for MockResponse.
+// MockResponse A query switch: `true` or `false`.
 type MockResponse = BooleanQueryParam
 
 // SearchText defines model for SearchText.
@@ -918,22 +1381,30 @@ type SearchText = string
 // UpstreamURL defines model for UpstreamURL.
 type UpstreamURL = string
 
-// ValidateRequest defines model for ValidateRequest.
+// ValidateRequest A query switch: `true` or `false`.
 type ValidateRequest = BooleanQueryParam
 
-// ParameterBodies defines model for parameterBodies.
+// ParameterBodies A token issued to an OAuth client and its expiry time.
 type ParameterBodies = OAuthClientToken
 
 // CreateApiParams defines parameters for CreateApi.
 type CreateApiParams struct {
-	BaseApiId          *string `form:"base_api_id,omitempty" json:"base_api_id,omitempty"`
+	// BaseApiId ID of an existing API; the new API is created as a version of it.
+	BaseApiId *string `form:"base_api_id,omitempty" json:"base_api_id,omitempty"`
+
+	// BaseApiVersionName Version name to give the base API. Needed when its first version is created; given later, it renames the base version.
 	BaseApiVersionName *string `form:"base_api_version_name,omitempty" json:"base_api_version_name,omitempty"`
-	NewVersionName     *string `form:"new_version_name,omitempty" json:"new_version_name,omitempty"`
-	SetDefault         *bool   `form:"set_default,omitempty" json:"set_default,omitempty"`
+
+	// NewVersionName Version name of the API being created.
+	NewVersionName *string `form:"new_version_name,omitempty" json:"new_version_name,omitempty"`
+
+	// SetDefault When true, the new version becomes the default version of the base API.
+	SetDefault *bool `form:"set_default,omitempty" json:"set_default,omitempty"`
 }
 
 // ListApisOASParams defines parameters for ListApisOAS.
 type ListApisOASParams struct {
+	// Mode Empty (default) for the full documents; `public` to leave out the Tyk vendor extension.
 	Mode *string `form:"mode,omitempty" json:"mode,omitempty"`
 }
 
@@ -942,14 +1413,22 @@ type CreateApiOASJSONBody map[string]interface{}
 
 // CreateApiOASParams defines parameters for CreateApiOAS.
 type CreateApiOASParams struct {
-	BaseApiId          *string `form:"base_api_id,omitempty" json:"base_api_id,omitempty"`
+	// BaseApiId ID of an existing API; the new API is created as a version of it.
+	BaseApiId *string `form:"base_api_id,omitempty" json:"base_api_id,omitempty"`
+
+	// BaseApiVersionName Version name to give the base API. Needed when its first version is created; given later, it renames the base version.
 	BaseApiVersionName *string `form:"base_api_version_name,omitempty" json:"base_api_version_name,omitempty"`
-	NewVersionName     *string `form:"new_version_name,omitempty" json:"new_version_name,omitempty"`
-	SetDefault         *bool   `form:"set_default,omitempty" json:"set_default,omitempty"`
+
+	// NewVersionName Version name of the API being created.
+	NewVersionName *string `form:"new_version_name,omitempty" json:"new_version_name,omitempty"`
+
+	// SetDefault When true, the new version becomes the default version of the base API.
+	SetDefault *bool `form:"set_default,omitempty" json:"set_default,omitempty"`
 }
 
 // DownloadApisOASPublicParams defines parameters for DownloadApisOASPublic.
 type DownloadApisOASPublicParams struct {
+	// Mode Empty (default) for the full documents; `public` to leave out the Tyk vendor extension.
 	Mode *string `form:"mode,omitempty" json:"mode,omitempty"`
 }
 
@@ -958,18 +1437,34 @@ type ImportOASJSONBody map[string]interface{}
 
 // ImportOASParams defines parameters for ImportOAS.
 type ImportOASParams struct {
-	UpstreamURL     *UpstreamURL     `form:"upstreamURL,omitempty" json:"upstreamURL,omitempty"`
-	ListenPath      *ListenPath      `form:"listenPath,omitempty" json:"listenPath,omitempty"`
-	CustomDomain    *CustomDomain    `form:"customDomain,omitempty" json:"customDomain,omitempty"`
-	ApiID           *ApiID           `form:"apiID,omitempty" json:"apiID,omitempty"`
-	AllowList       *AllowList       `form:"allowList,omitempty" json:"allowList,omitempty"`
-	MockResponse    *MockResponse    `form:"mockResponse,omitempty" json:"mockResponse,omitempty"`
+	// UpstreamURL Upstream URL to proxy to; sets the target in the Tyk vendor extension.
+	UpstreamURL *UpstreamURL `form:"upstreamURL,omitempty" json:"upstreamURL,omitempty"`
+
+	// ListenPath Listen path to serve the API on.
+	ListenPath *ListenPath `form:"listenPath,omitempty" json:"listenPath,omitempty"`
+
+	// CustomDomain Custom domain the API is served on.
+	CustomDomain *CustomDomain `form:"customDomain,omitempty" json:"customDomain,omitempty"`
+
+	// ApiID ID to give the imported API; generated when absent.
+	ApiID *ApiID `form:"apiID,omitempty" json:"apiID,omitempty"`
+
+	// AllowList Turn on the allow list, so that only the operations in the document are reachable.
+	AllowList *AllowList `form:"allowList,omitempty" json:"allowList,omitempty"`
+
+	// MockResponse Turn on mock responses for every operation that has responses defined.
+	MockResponse *MockResponse `form:"mockResponse,omitempty" json:"mockResponse,omitempty"`
+
+	// ValidateRequest Turn on request-body validation for every operation with a JSON request body.
 	ValidateRequest *ValidateRequest `form:"validateRequest,omitempty" json:"validateRequest,omitempty"`
-	Authentication  *Authentication  `form:"authentication,omitempty" json:"authentication,omitempty"`
+
+	// Authentication Turn on the authentication described by the document's security schemes.
+	Authentication *Authentication `form:"authentication,omitempty" json:"authentication,omitempty"`
 }
 
 // ListApiOASParams defines parameters for ListApiOAS.
 type ListApiOASParams struct {
+	// Mode Empty (default) for the full document; `public` to leave out the Tyk vendor extension.
 	Mode *string `form:"mode,omitempty" json:"mode,omitempty"`
 }
 
@@ -978,13 +1473,26 @@ type PatchApiOASJSONBody map[string]interface{}
 
 // PatchApiOASParams defines parameters for PatchApiOAS.
 type PatchApiOASParams struct {
-	UpstreamURL     *UpstreamURL     `form:"upstreamURL,omitempty" json:"upstreamURL,omitempty"`
-	ListenPath      *ListenPath      `form:"listenPath,omitempty" json:"listenPath,omitempty"`
-	CustomDomain    *CustomDomain    `form:"customDomain,omitempty" json:"customDomain,omitempty"`
+	// UpstreamURL Upstream URL to proxy to; sets the target in the Tyk vendor extension.
+	UpstreamURL *UpstreamURL `form:"upstreamURL,omitempty" json:"upstreamURL,omitempty"`
+
+	// ListenPath Listen path to serve the API on.
+	ListenPath *ListenPath `form:"listenPath,omitempty" json:"listenPath,omitempty"`
+
+	// CustomDomain Custom domain the API is served on.
+	CustomDomain *CustomDomain `form:"customDomain,omitempty" json:"customDomain,omitempty"`
+
+	// ValidateRequest Turn on request-body validation for every operation with a JSON request body.
 	ValidateRequest *ValidateRequest `form:"validateRequest,omitempty" json:"validateRequest,omitempty"`
-	AllowList       *AllowList       `form:"allowList,omitempty" json:"allowList,omitempty"`
-	MockResponse    *MockResponse    `form:"mockResponse,omitempty" json:"mockResponse,omitempty"`
-	Authentication  *Authentication  `form:"authentication,omitempty" json:"authentication,omitempty"`
+
+	// AllowList Turn on the allow list, so that only the operations in the document are reachable.
+	AllowList *AllowList `form:"allowList,omitempty" json:"allowList,omitempty"`
+
+	// MockResponse Turn on mock responses for every operation that has responses defined.
+	MockResponse *MockResponse `form:"mockResponse,omitempty" json:"mockResponse,omitempty"`
+
+	// Authentication Turn on the authentication described by the document's security schemes.
+	Authentication *Authentication `form:"authentication,omitempty" json:"authentication,omitempty"`
 }
 
 // UpdateApiOASJSONBody defines parameters for UpdateApiOAS.
@@ -992,12 +1500,16 @@ type UpdateApiOASJSONBody map[string]interface{}
 
 // DownloadApiOASPublicParams defines parameters for DownloadApiOASPublic.
 type DownloadApiOASPublicParams struct {
+	// Mode Empty (default) for the full document; `public` to leave out the Tyk vendor extension.
 	Mode *string `form:"mode,omitempty" json:"mode,omitempty"`
 }
 
 // ListOASApiVersionsParams defines parameters for ListOASApiVersions.
 type ListOASApiVersionsParams struct {
-	SearchText *SearchText                         `form:"searchText,omitempty" json:"searchText,omitempty"`
+	// SearchText Only list versions whose name contains this text.
+	SearchText *SearchText `form:"searchText,omitempty" json:"searchText,omitempty"`
+
+	// AccessType Only list `internal` or only `external` versions.
 	AccessType *ListOASApiVersionsParamsAccessType `form:"accessType,omitempty" json:"accessType,omitempty"`
 }
 
@@ -1006,7 +1518,10 @@ type ListOASApiVersionsParamsAccessType string
 
 // ListApiVersionsParams defines parameters for ListApiVersions.
 type ListApiVersionsParams struct {
-	SearchText *SearchText                      `form:"searchText,omitempty" json:"searchText,omitempty"`
+	// SearchText Only list versions whose name contains this text.
+	SearchText *SearchText `form:"searchText,omitempty" json:"searchText,omitempty"`
+
+	// AccessType Only list `internal` or only `external` versions.
 	AccessType *ListApiVersionsParamsAccessType `form:"accessType,omitempty" json:"accessType,omitempty"`
 }
 
@@ -1015,14 +1530,22 @@ type ListApiVersionsParamsAccessType string
 
 // DeleteCertsParams defines parameters for DeleteCerts.
 type DeleteCertsParams struct {
+	// CertID ID of the certificate to delete.
 	CertID string `form:"certID" json:"certID"`
-	OrgId  string `form:"org_id" json:"org_id"`
+
+	// OrgId Organisation that owns the certificate.
+	OrgId string `form:"org_id" json:"org_id"`
 }
 
 // ListCertsParams defines parameters for ListCerts.
 type ListCertsParams struct {
-	OrgId  string  `form:"org_id" json:"org_id"`
-	Mode   *string `form:"mode,omitempty" json:"mode,omitempty"`
+	// OrgId Organisation whose certificates are listed.
+	OrgId string `form:"org_id" json:"org_id"`
+
+	// Mode `detailed` to list a summary of each certificate instead of only its ID.
+	Mode *string `form:"mode,omitempty" json:"mode,omitempty"`
+
+	// CertID One certificate ID, or several separated by commas, to get their details.
 	CertID *string `form:"certID,omitempty" json:"certID,omitempty"`
 }
 
@@ -1039,23 +1562,29 @@ type AddCertTextBody = string
 
 // AddCertParams defines parameters for AddCert.
 type AddCertParams struct {
+	// OrgId Organisation that owns the certificate; it prefixes the certificate ID.
 	OrgId string `form:"org_id" json:"org_id"`
 }
 
 // DeleteKeyParams defines parameters for DeleteKey.
 type DeleteKeyParams struct {
+	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
 	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
 }
 
 // GetKeyParams defines parameters for GetKey.
 type GetKeyParams struct {
+	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
 	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
 }
 
 // CreateCustomKeyParams defines parameters for CreateCustomKey.
 type CreateCustomKeyParams struct {
+	// SuppressReset Set to `1` to leave the quota counters and `last_updated` untouched.
 	SuppressReset *CreateCustomKeyParamsSuppressReset `form:"suppress_reset,omitempty" json:"suppress_reset,omitempty"`
-	Hashed        *bool                               `form:"hashed,omitempty" json:"hashed,omitempty"`
+
+	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
+	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
 }
 
 // CreateCustomKeyParamsSuppressReset defines parameters for CreateCustomKey.
@@ -1063,8 +1592,11 @@ type CreateCustomKeyParamsSuppressReset string
 
 // UpdateKeyParams defines parameters for UpdateKey.
 type UpdateKeyParams struct {
+	// SuppressReset Set to `1` to keep the current quota counters, `quota_renews` and `last_updated`.
 	SuppressReset *UpdateKeyParamsSuppressReset `form:"suppress_reset,omitempty" json:"suppress_reset,omitempty"`
-	Hashed        *bool                         `form:"hashed,omitempty" json:"hashed,omitempty"`
+
+	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
+	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
 }
 
 // UpdateKeyParamsSuppressReset defines parameters for UpdateKey.
@@ -1080,6 +1612,7 @@ type AuthorizeClientFormdataBody struct {
 
 // InvalidateOAuthRefreshParams defines parameters for InvalidateOAuthRefresh.
 type InvalidateOAuthRefreshParams struct {
+	// ApiId ID of the API the refresh token belongs to.
 	ApiId string `form:"api_id" json:"api_id"`
 }
 
@@ -1098,6 +1631,7 @@ type RevokeAllTokensFormdataBody struct {
 
 // UpdateOrgKeyParams defines parameters for UpdateOrgKey.
 type UpdateOrgKeyParams struct {
+	// ResetQuota Set to `1` to reset the organisation quota counter as well.
 	ResetQuota *UpdateOrgKeyParamsResetQuota `form:"reset_quota,omitempty" json:"reset_quota,omitempty"`
 }
 
@@ -1106,6 +1640,7 @@ type UpdateOrgKeyParamsResetQuota string
 
 // HotReloadParams defines parameters for HotReload.
 type HotReloadParams struct {
+	// Block When `true`, answer only after the reload has completed.
 	Block *HotReloadParamsBlock `form:"block,omitempty" json:"block,omitempty"`
 }
 
@@ -1114,6 +1649,7 @@ type HotReloadParamsBlock bool
 
 // GetSchemaParams defines parameters for GetSchema.
 type GetSchemaParams struct {
+	// OasVersion OpenAPI version whose schema is wanted, e.g. `3.0.3`.
 	OasVersion *string `form:"oasVersion,omitempty" json:"oasVersion,omitempty"`
 }
 
@@ -1333,251 +1869,601 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// Hello performs a GET /hello (the `Hello` operationId) request.
+	// Hello Health check
+	//
+	// Liveness check served at `/hello` (the name comes from `health_check_endpoint_name`), outside `/tyk/` and without the secret header. It always answers 200 with a JSON health report: top-level `status` is `pass`, `warn` or `fail`, plus `version`, `description` and, once the first check has run, `details` per dependency (Redis and, when used, Dashboard or RPC). Methods other than GET give 405 `Method Not Allowed`.
+	//
+	// Corresponds with GET /hello (the `Hello` operationId).
 	Hello(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListApis performs a GET /tyk/apis (the `ListApis` operationId) request.
+	// ListApis List API definitions
+	//
+	// Returns every classic API definition the gateway has loaded, as a JSON array in no particular order. Definitions that could not be routed (for example an empty listen path) are listed too.
+	//
+	// Corresponds with GET /tyk/apis (the `ListApis` operationId).
 	ListApis(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateApiWithBody performs a POST /tyk/apis (the `CreateApi` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateApiWithBody Create an API definition
+	//
+	// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+	// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+	// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+	// reload.
+	//
+	// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+	// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+	// on the gateway refuses with 500
+	// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+	//
+	// The optional query parameters create the new API as a version of an existing base API.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 	CreateApiWithBody(ctx context.Context, params *CreateApiParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateApi performs a POST /tyk/apis (the `CreateApi` operationId) request.
+	// CreateApi Create an API definition
+	//
+	// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+	// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+	// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+	// reload.
+	//
+	// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+	// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+	// on the gateway refuses with 500
+	// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+	//
+	// The optional query parameters create the new API as a version of an existing base API.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 	CreateApi(ctx context.Context, params *CreateApiParams, body CreateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListApisOAS performs a GET /tyk/apis/oas (the `ListApisOAS` operationId) request.
+	// ListApisOAS List OAS API definitions
+	//
+	// Returns every API the gateway stores as an OpenAPI document with the Tyk vendor extension (`x-tyk-api-gateway`). With `mode=public` the extension is removed from each document.
+	//
+	// Corresponds with GET /tyk/apis/oas (the `ListApisOAS` operationId).
 	ListApisOAS(ctx context.Context, params *ListApisOASParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateApiOASWithBody performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateApiOASWithBody Create an OAS API definition
+	//
+	// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 	CreateApiOASWithBody(ctx context.Context, params *CreateApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateApiOAS performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request.
+	// CreateApiOAS Create an OAS API definition
+	//
+	// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 	CreateApiOAS(ctx context.Context, params *CreateApiOASParams, body CreateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DownloadApisOASPublic performs a GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId) request.
+	// DownloadApisOASPublic Export all OAS API definitions
+	//
+	// Returns every OAS API as OpenAPI documents; `mode=public` removes the Tyk vendor extension from each.
+	//
+	// Corresponds with GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId).
 	DownloadApisOASPublic(ctx context.Context, params *DownloadApisOASPublicParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ImportOASWithBody performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// ImportOASWithBody Import a plain OpenAPI document
+	//
+	// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 	ImportOASWithBody(ctx context.Context, params *ImportOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ImportOAS performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request.
+	// ImportOAS Import a plain OpenAPI document
+	//
+	// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 	ImportOAS(ctx context.Context, params *ImportOASParams, body ImportOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteOASApi performs a DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId) request.
+	// DeleteOASApi Delete an OAS API definition
+	//
+	// Removes the stored OAS API. It keeps being served until the next hot reload.
+	//
+	// Corresponds with DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId).
 	DeleteOASApi(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListApiOAS performs a GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId) request.
+	// ListApiOAS Get an OAS API definition
+	//
+	// Returns one API as an OpenAPI document. With `mode=public` the Tyk vendor extension is removed. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
+	//
+	// Corresponds with GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId).
 	ListApiOAS(ctx context.Context, apiID string, params *ListApiOASParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PatchApiOASWithBody performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// PatchApiOASWithBody Patch an OAS API definition
+	//
+	// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 	PatchApiOASWithBody(ctx context.Context, apiID string, params *PatchApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PatchApiOAS performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request.
+	// PatchApiOAS Patch an OAS API definition
+	//
+	// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 	PatchApiOAS(ctx context.Context, apiID string, params *PatchApiOASParams, body PatchApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateApiOASWithBody performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateApiOASWithBody Replace an OAS API definition
+	//
+	// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 	UpdateApiOASWithBody(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateApiOAS performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request.
+	// UpdateApiOAS Replace an OAS API definition
+	//
+	// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 	UpdateApiOAS(ctx context.Context, apiID string, body UpdateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DownloadApiOASPublic performs a GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId) request.
+	// DownloadApiOASPublic Export an OAS API definition
+	//
+	// Returns one OAS API as a downloadable OpenAPI document; `mode=public` removes the Tyk vendor extension.
+	//
+	// Corresponds with GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId).
 	DownloadApiOASPublic(ctx context.Context, apiID string, params *DownloadApiOASPublicParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListOASApiVersions performs a GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId) request.
+	// ListOASApiVersions List the versions of an OAS API
+	//
+	// Returns the versions linked to a base OAS API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
+	//
+	// Corresponds with GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId).
 	ListOASApiVersions(ctx context.Context, apiID string, params *ListOASApiVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteApi performs a DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId) request.
+	// DeleteApi Delete an API definition
+	//
+	// Removes the stored definition file. A missing file gives 500 `Delete failed`. The API keeps being served until the next hot reload.
+	//
+	// Corresponds with DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId).
 	DeleteApi(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetApi performs a GET /tyk/apis/{apiID} (the `GetApi` operationId) request.
+	// GetApi Get an API definition
+	//
+	// Returns one loaded classic API definition by its `api_id`, or 404 `API not found`. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
+	//
+	// Corresponds with GET /tyk/apis/{apiID} (the `GetApi` operationId).
 	GetApi(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateApiWithBody performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateApiWithBody Replace an API definition
+	//
+	// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 	UpdateApiWithBody(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateApi performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request.
+	// UpdateApi Replace an API definition
+	//
+	// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 	UpdateApi(ctx context.Context, apiID string, body UpdateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListApiVersions performs a GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId) request.
+	// ListApiVersions List the versions of an API
+	//
+	// Returns the versions linked to a base API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
+	//
+	// Corresponds with GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId).
 	ListApiVersions(ctx context.Context, apiID string, params *ListApiVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// InvalidateCache performs a DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId) request.
+	// InvalidateCache Purge the response cache of an API
+	//
+	// Deletes every cached response stored for the API (Redis keys starting with `cache-<apiID>`) and answers `{"status":"ok","message":"cache invalidated"}`, also for an API ID that does not exist. A storage failure gives 500 `Cache invalidation failed`.
+	//
+	// Corresponds with DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId).
 	InvalidateCache(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteCerts performs a DELETE /tyk/certs (the `DeleteCerts` operationId) request.
+	// DeleteCerts Delete a certificate
+	//
+	// Removes the certificate and always answers `{"status":"ok","message":"removed"}`.
+	//
+	// Corresponds with DELETE /tyk/certs (the `DeleteCerts` operationId).
 	DeleteCerts(ctx context.Context, params *DeleteCertsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListCerts performs a GET /tyk/certs (the `ListCerts` operationId) request.
+	// ListCerts List certificates
+	//
+	// Without `certID`, lists the IDs of the certificates stored for the organisation as `{"certs":[...]}` (`null` when there are none); `mode=detailed` lists a summary of each instead. With `certID` (one ID or a comma-separated list) returns the details of those certificates as an array, with `null` for unknown IDs.
+	//
+	// Corresponds with GET /tyk/certs (the `ListCerts` operationId).
 	ListCerts(ctx context.Context, params *ListCertsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddCertWithBody performs a POST /tyk/certs (the `AddCert` operationId) request,
-	// with any type of body and a specified content type.
+	// AddCertWithBody Store a certificate
+	//
+	// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 	AddCertWithBody(ctx context.Context, params *AddCertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddCertWithTextBody performs a POST /tyk/certs (the `AddCert` operationId) request.
+	// AddCertWithTextBody Store a certificate
+	//
+	// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+	//
 	// Takes a body of the `text/plain` content type.
+	//
+	// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 	AddCertWithTextBody(ctx context.Context, params *AddCertParams, body AddCertTextRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListKeys performs a GET /tyk/keys (the `ListKeys` operationId) request.
+	// ListKeys List keys
+	//
+	// Returns the IDs of all stored keys as `{"keys":[...]}`, unordered. When keys are stored hashed the list is only available if `enable_hashed_keys_listing` is on (it then holds hashes); otherwise the answer is 404 `Hashed key listing is disabled in config (enable_hashed_keys_listing)`.
+	//
+	// Corresponds with GET /tyk/keys (the `ListKeys` operationId).
 	ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddKeyWithBody performs a POST /tyk/keys (the `AddKey` operationId) request,
-	// with any type of body and a specified content type.
+	// AddKeyWithBody Create a key with a generated ID
+	//
+	// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+	// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+	// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+	// when keys are hashed.
+	//
+	// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+	// `allow_master_keys`) or a policy that cannot be applied gives 500
+	// `Failed to create key, ensure security settings are correct.`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 	AddKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddKey performs a POST /tyk/keys (the `AddKey` operationId) request.
+	// AddKey Create a key with a generated ID
+	//
+	// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+	// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+	// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+	// when keys are hashed.
+	//
+	// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+	// `allow_master_keys`) or a policy that cannot be applied gives 500
+	// `Failed to create key, ensure security settings are correct.`.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 	AddKey(ctx context.Context, body AddKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteKey performs a DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId) request.
+	// DeleteKey Delete a key
+	//
+	// Deletes the key and resets its quota counters, answering `{"key":"<id>","status":"ok","action":"deleted"}`. An unknown key gives 404 `There is no such key found`; a custom key stored as `<org_id><name>` needs `org_id` in the query to be found by its short name.
+	//
+	// Corresponds with DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId).
 	DeleteKey(ctx context.Context, keyID string, params *DeleteKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetKey performs a GET /tyk/keys/{keyID} (the `GetKey` operationId) request.
+	// GetKey Get a key
+	//
+	// Returns the session of a key after its policies have been applied, with `quota_remaining` (session level and per API) taken from the live quota counters. A basic-auth password is blanked. Unknown keys give 404 `Key not found`; `hashed` while hashing is off gives 400 `Key requested by hash but key hashing is not enabled`. A custom key stored as `<org_id><name>` is found by its short name only when `org_id` or `api_id` is also given in the query.
+	//
+	// Corresponds with GET /tyk/keys/{keyID} (the `GetKey` operationId).
 	GetKey(ctx context.Context, keyID string, params *GetKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateCustomKeyWithBody performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateCustomKeyWithBody Create or import a key with a chosen ID
+	//
+	// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 	CreateCustomKeyWithBody(ctx context.Context, keyID string, params *CreateCustomKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateCustomKey performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request.
+	// CreateCustomKey Create or import a key with a chosen ID
+	//
+	// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 	CreateCustomKey(ctx context.Context, keyID string, params *CreateCustomKeyParams, body CreateCustomKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateKeyWithBody performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateKeyWithBody Replace a key
+	//
+	// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 	UpdateKeyWithBody(ctx context.Context, keyID string, params *UpdateKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateKey performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request.
+	// UpdateKey Replace a key
+	//
+	// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 	UpdateKey(ctx context.Context, keyID string, params *UpdateKeyParams, body UpdateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AuthorizeClientWithBody performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request,
-	// with any type of body and a specified content type.
+	// AuthorizeClientWithBody Issue an OAuth authorisation code
+	//
+	// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 	AuthorizeClientWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AuthorizeClientWithFormdataBody performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request.
+	// AuthorizeClientWithFormdataBody Issue an OAuth authorisation code
+	//
+	// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 	AuthorizeClientWithFormdataBody(ctx context.Context, body AuthorizeClientFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateOAuthClientWithBody performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateOAuthClientWithBody Register an OAuth client
+	//
+	// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 	CreateOAuthClientWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateOAuthClient performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request.
+	// CreateOAuthClient Register an OAuth client
+	//
+	// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 	CreateOAuthClient(ctx context.Context, body CreateOAuthClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListOAuthClients performs a GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId) request.
+	// ListOAuthClients List the OAuth clients of an API
+	//
+	// Returns the clients registered for the API as an array; an unknown API gives 404 with the body `null`.
+	//
+	// Corresponds with GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId).
 	ListOAuthClients(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateoAuthClient performs a PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId) request.
+	// UpdateoAuthClient Update an OAuth client
+	//
+	// Changes the redirect URI, policy, metadata and description of a registered client. Changing the policy revokes the tokens issued under the old one.
+	//
+	// Corresponds with PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId).
 	UpdateoAuthClient(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteOAuthClient performs a DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId) request.
+	// DeleteOAuthClient Delete an OAuth client
+	//
+	// Removes the client and answers `{"key":"<id>","status":"ok","action":"deleted"}`. Tokens already issued to it stay valid until they expire.
+	//
+	// Corresponds with DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId).
 	DeleteOAuthClient(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetOAuthClient performs a GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId) request.
+	// GetOAuthClient Get an OAuth client
+	//
+	// Returns one registered client of the API, or 404 `OAuth Client ID not found`.
+	//
+	// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId).
 	GetOAuthClient(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetOAuthClientTokens performs a GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId) request.
+	// GetOAuthClientTokens List the tokens of an OAuth client
+	//
+	// Returns the tokens issued to the client for the API, each with its expiry time.
+	//
+	// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId).
 	GetOAuthClientTokens(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// InvalidateOAuthRefresh performs a DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId) request.
+	// InvalidateOAuthRefresh Invalidate an OAuth refresh token
+	//
+	// Deletes one refresh token of an API so it can no longer be exchanged. `api_id` is required (400 `Missing parameter api_id`). Answers `{"key":"<id>","status":"ok","action":"deleted"}`.
+	//
+	// Corresponds with DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId).
 	InvalidateOAuthRefresh(ctx context.Context, keyName string, params *InvalidateOAuthRefreshParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RevokeSingleTokenWithBody performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request,
-	// with any type of body and a specified content type.
+	// RevokeSingleTokenWithBody Revoke one OAuth token
+	//
+	// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 	RevokeSingleTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RevokeSingleTokenWithFormdataBody performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request.
+	// RevokeSingleTokenWithFormdataBody Revoke one OAuth token
+	//
+	// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 	RevokeSingleTokenWithFormdataBody(ctx context.Context, body RevokeSingleTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RevokeAllTokensWithBody performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request,
-	// with any type of body and a specified content type.
+	// RevokeAllTokensWithBody Revoke all tokens of an OAuth client
+	//
+	// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 	RevokeAllTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RevokeAllTokensWithFormdataBody performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request.
+	// RevokeAllTokensWithFormdataBody Revoke all tokens of an OAuth client
+	//
+	// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 	RevokeAllTokensWithFormdataBody(ctx context.Context, body RevokeAllTokensFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListOrgKeys performs a GET /tyk/org/keys (the `ListOrgKeys` operationId) request.
+	// ListOrgKeys List organisation sessions
+	//
+	// Returns the IDs of the stored organisation sessions as `{"keys":[...]}`. With no API loaded the answer is 404 `ORG not found`.
+	//
+	// Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
 	ListOrgKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteOrgKey performs a DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId) request.
+	// DeleteOrgKey Delete an organisation session
+	//
+	// Removes the organisation session, which lifts the organisation-wide limits (keys of the organisation are untouched). Answers `{"key":"<id>","status":"ok","action":"deleted"}`; a session that did not exist gives 400 `Failed to remove the key`.
+	//
+	// Corresponds with DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId).
 	DeleteOrgKey(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetOrgKey performs a GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId) request.
+	// GetOrgKey Get an organisation session
+	//
+	// Returns the session of an organisation, or 404 `Org not found`.
+	//
+	// Corresponds with GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId).
 	GetOrgKey(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddOrgKeyWithBody performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request,
-	// with any type of body and a specified content type.
+	// AddOrgKeyWithBody Create an organisation session
+	//
+	// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 	AddOrgKeyWithBody(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddOrgKey performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request.
+	// AddOrgKey Create an organisation session
+	//
+	// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 	AddOrgKey(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateOrgKeyWithBody performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateOrgKeyWithBody Replace an organisation session
+	//
+	// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 	UpdateOrgKeyWithBody(ctx context.Context, keyID string, params *UpdateOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateOrgKey performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request.
+	// UpdateOrgKey Replace an organisation session
+	//
+	// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 	UpdateOrgKey(ctx context.Context, keyID string, params *UpdateOrgKeyParams, body UpdateOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListPolicies performs a GET /tyk/policies (the `ListPolicies` operationId) request.
+	// ListPolicies List policies
+	//
+	// Returns every loaded policy as a JSON array, in no particular order.
+	//
+	// Corresponds with GET /tyk/policies (the `ListPolicies` operationId).
 	ListPolicies(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddPolicyWithBody performs a POST /tyk/policies (the `AddPolicy` operationId) request,
-	// with any type of body and a specified content type.
+	// AddPolicyWithBody Create a policy
+	//
+	// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 	AddPolicyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddPolicy performs a POST /tyk/policies (the `AddPolicy` operationId) request.
+	// AddPolicy Create a policy
+	//
+	// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 	AddPolicy(ctx context.Context, body AddPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeletePolicy performs a DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId) request.
+	// DeletePolicy Delete a policy
+	//
+	// Removes the policy file and answers `{"key":"<id>","status":"ok","action":"deleted"}`. A missing file gives 500 `Delete failed`. Loaded policies only change at the next hot reload.
+	//
+	// Corresponds with DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId).
 	DeletePolicy(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPolicy performs a GET /tyk/policies/{polID} (the `GetPolicy` operationId) request.
+	// GetPolicy Get a policy
+	//
+	// Returns one loaded policy by ID, or 404 `Policy not found`. A policy written through this API is only found after the next hot reload.
+	//
+	// Corresponds with GET /tyk/policies/{polID} (the `GetPolicy` operationId).
 	GetPolicy(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdatePolicyWithBody performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdatePolicyWithBody Replace a policy
+	//
+	// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 	UpdatePolicyWithBody(ctx context.Context, polID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdatePolicy performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request.
+	// UpdatePolicy Replace a policy
+	//
+	// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 	UpdatePolicy(ctx context.Context, polID string, body UpdatePolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// HotReload performs a GET /tyk/reload/ (the `HotReload` operationId) request.
+	// HotReload Reload this gateway
+	//
+	// Queues a reload of policies and API definitions and answers `{"status":"ok","message":""}` at once; with `block=true` the answer is sent after the reload has finished. Reload requests that arrive within one reload tick are served by a single reload, and requests in flight are not interrupted.
+	//
+	// Corresponds with GET /tyk/reload/ (the `HotReload` operationId).
 	HotReload(ctx context.Context, params *HotReloadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// HotReloadGroup performs a GET /tyk/reload/group (the `HotReloadGroup` operationId) request.
+	// HotReloadGroup Reload every gateway of the cluster
+	//
+	// Publishes a signed `GroupReload` message on the Redis channel `tyk.cluster.notifications`; every subscribed gateway (this one included) that accepts the signature reloads. Answers `{"status":"ok","message":""}` without waiting for the reloads.
+	//
+	// Corresponds with GET /tyk/reload/group (the `HotReloadGroup` operationId).
 	HotReloadGroup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSchema performs a GET /tyk/schema (the `GetSchema` operationId) request.
+	// GetSchema Get the OAS API schema
+	//
+	// Returns the JSON schema that OAS API definitions (with the Tyk vendor extension) are validated against, for the OpenAPI version given in `oasVersion`.
+	//
+	// Corresponds with GET /tyk/schema (the `GetSchema` operationId).
 	GetSchema(ctx context.Context, params *GetSchemaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Batch performs a POST /{listen_path}/tyk/batch (the `Batch` operationId) request.
+	// Batch Send a batch of requests to an API
+	//
+	// Served on the data plane at the API listen path followed by `/tyk/batch/` when the API has `enable_batch_request_support`. The body lists requests (`{"requests":[{"method","relative_url","headers","body"}],"suppress_parallel_execution":false}`); each is sent through the full middleware chain of the API and needs its own credentials. The answer is an array of `{"relative_url","code","headers","body"}`, in completion order unless parallel execution is suppressed. A malformed body gives 400 `Batch request malformed`. The batch endpoint itself needs no secret.
+	//
+	// Corresponds with POST /{listen_path}/tyk/batch (the `Batch` operationId).
 	Batch(ctx context.Context, listenPath string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// Hello performs a GET /hello (the `Hello` operationId) request.
+// Hello Health check
+//
+// Liveness check served at `/hello` (the name comes from `health_check_endpoint_name`), outside `/tyk/` and without the secret header. It always answers 200 with a JSON health report: top-level `status` is `pass`, `warn` or `fail`, plus `version`, `description` and, once the first check has run, `details` per dependency (Redis and, when used, Dashboard or RPC). Methods other than GET give 405 `Method Not Allowed`.
+//
+// Corresponds with GET /hello (the `Hello` operationId).
 func (c *Client) Hello(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHelloRequest(c.Server)
 	if err != nil {
@@ -1590,7 +2476,11 @@ func (c *Client) Hello(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 	return c.Client.Do(req)
 }
 
-// ListApis performs a GET /tyk/apis (the `ListApis` operationId) request.
+// ListApis List API definitions
+//
+// Returns every classic API definition the gateway has loaded, as a JSON array in no particular order. Definitions that could not be routed (for example an empty listen path) are listed too.
+//
+// Corresponds with GET /tyk/apis (the `ListApis` operationId).
 func (c *Client) ListApis(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListApisRequest(c.Server)
 	if err != nil {
@@ -1603,8 +2493,23 @@ func (c *Client) ListApis(ctx context.Context, reqEditors ...RequestEditorFn) (*
 	return c.Client.Do(req)
 }
 
-// CreateApiWithBody performs a POST /tyk/apis (the `CreateApi` operationId) request,
-// with any type of body and a specified content type.
+// CreateApiWithBody Create an API definition
+//
+// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+// reload.
+//
+// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+// on the gateway refuses with 500
+// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+//
+// The optional query parameters create the new API as a version of an existing base API.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 func (c *Client) CreateApiWithBody(ctx context.Context, params *CreateApiParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateApiRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
@@ -1617,8 +2522,23 @@ func (c *Client) CreateApiWithBody(ctx context.Context, params *CreateApiParams,
 	return c.Client.Do(req)
 }
 
-// CreateApi performs a POST /tyk/apis (the `CreateApi` operationId) request.
+// CreateApi Create an API definition
+//
+// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+// reload.
+//
+// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+// on the gateway refuses with 500
+// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+//
+// The optional query parameters create the new API as a version of an existing base API.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 func (c *Client) CreateApi(ctx context.Context, params *CreateApiParams, body CreateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateApiRequest(c.Server, params, body)
 	if err != nil {
@@ -1631,7 +2551,11 @@ func (c *Client) CreateApi(ctx context.Context, params *CreateApiParams, body Cr
 	return c.Client.Do(req)
 }
 
-// ListApisOAS performs a GET /tyk/apis/oas (the `ListApisOAS` operationId) request.
+// ListApisOAS List OAS API definitions
+//
+// Returns every API the gateway stores as an OpenAPI document with the Tyk vendor extension (`x-tyk-api-gateway`). With `mode=public` the extension is removed from each document.
+//
+// Corresponds with GET /tyk/apis/oas (the `ListApisOAS` operationId).
 func (c *Client) ListApisOAS(ctx context.Context, params *ListApisOASParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListApisOASRequest(c.Server, params)
 	if err != nil {
@@ -1644,8 +2568,13 @@ func (c *Client) ListApisOAS(ctx context.Context, params *ListApisOASParams, req
 	return c.Client.Do(req)
 }
 
-// CreateApiOASWithBody performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request,
-// with any type of body and a specified content type.
+// CreateApiOASWithBody Create an OAS API definition
+//
+// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 func (c *Client) CreateApiOASWithBody(ctx context.Context, params *CreateApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateApiOASRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
@@ -1658,8 +2587,13 @@ func (c *Client) CreateApiOASWithBody(ctx context.Context, params *CreateApiOASP
 	return c.Client.Do(req)
 }
 
-// CreateApiOAS performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request.
+// CreateApiOAS Create an OAS API definition
+//
+// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 func (c *Client) CreateApiOAS(ctx context.Context, params *CreateApiOASParams, body CreateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateApiOASRequest(c.Server, params, body)
 	if err != nil {
@@ -1672,7 +2606,11 @@ func (c *Client) CreateApiOAS(ctx context.Context, params *CreateApiOASParams, b
 	return c.Client.Do(req)
 }
 
-// DownloadApisOASPublic performs a GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId) request.
+// DownloadApisOASPublic Export all OAS API definitions
+//
+// Returns every OAS API as OpenAPI documents; `mode=public` removes the Tyk vendor extension from each.
+//
+// Corresponds with GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId).
 func (c *Client) DownloadApisOASPublic(ctx context.Context, params *DownloadApisOASPublicParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadApisOASPublicRequest(c.Server, params)
 	if err != nil {
@@ -1685,8 +2623,13 @@ func (c *Client) DownloadApisOASPublic(ctx context.Context, params *DownloadApis
 	return c.Client.Do(req)
 }
 
-// ImportOASWithBody performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request,
-// with any type of body and a specified content type.
+// ImportOASWithBody Import a plain OpenAPI document
+//
+// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 func (c *Client) ImportOASWithBody(ctx context.Context, params *ImportOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewImportOASRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
@@ -1699,8 +2642,13 @@ func (c *Client) ImportOASWithBody(ctx context.Context, params *ImportOASParams,
 	return c.Client.Do(req)
 }
 
-// ImportOAS performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request.
+// ImportOAS Import a plain OpenAPI document
+//
+// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 func (c *Client) ImportOAS(ctx context.Context, params *ImportOASParams, body ImportOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewImportOASRequest(c.Server, params, body)
 	if err != nil {
@@ -1713,7 +2661,11 @@ func (c *Client) ImportOAS(ctx context.Context, params *ImportOASParams, body Im
 	return c.Client.Do(req)
 }
 
-// DeleteOASApi performs a DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId) request.
+// DeleteOASApi Delete an OAS API definition
+//
+// Removes the stored OAS API. It keeps being served until the next hot reload.
+//
+// Corresponds with DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId).
 func (c *Client) DeleteOASApi(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteOASApiRequest(c.Server, apiID)
 	if err != nil {
@@ -1726,7 +2678,11 @@ func (c *Client) DeleteOASApi(ctx context.Context, apiID string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// ListApiOAS performs a GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId) request.
+// ListApiOAS Get an OAS API definition
+//
+// Returns one API as an OpenAPI document. With `mode=public` the Tyk vendor extension is removed. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
+//
+// Corresponds with GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId).
 func (c *Client) ListApiOAS(ctx context.Context, apiID string, params *ListApiOASParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListApiOASRequest(c.Server, apiID, params)
 	if err != nil {
@@ -1739,8 +2695,13 @@ func (c *Client) ListApiOAS(ctx context.Context, apiID string, params *ListApiOA
 	return c.Client.Do(req)
 }
 
-// PatchApiOASWithBody performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request,
-// with any type of body and a specified content type.
+// PatchApiOASWithBody Patch an OAS API definition
+//
+// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 func (c *Client) PatchApiOASWithBody(ctx context.Context, apiID string, params *PatchApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchApiOASRequestWithBody(c.Server, apiID, params, contentType, body)
 	if err != nil {
@@ -1753,8 +2714,13 @@ func (c *Client) PatchApiOASWithBody(ctx context.Context, apiID string, params *
 	return c.Client.Do(req)
 }
 
-// PatchApiOAS performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request.
+// PatchApiOAS Patch an OAS API definition
+//
+// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 func (c *Client) PatchApiOAS(ctx context.Context, apiID string, params *PatchApiOASParams, body PatchApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchApiOASRequest(c.Server, apiID, params, body)
 	if err != nil {
@@ -1767,8 +2733,13 @@ func (c *Client) PatchApiOAS(ctx context.Context, apiID string, params *PatchApi
 	return c.Client.Do(req)
 }
 
-// UpdateApiOASWithBody performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request,
-// with any type of body and a specified content type.
+// UpdateApiOASWithBody Replace an OAS API definition
+//
+// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 func (c *Client) UpdateApiOASWithBody(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateApiOASRequestWithBody(c.Server, apiID, contentType, body)
 	if err != nil {
@@ -1781,8 +2752,13 @@ func (c *Client) UpdateApiOASWithBody(ctx context.Context, apiID string, content
 	return c.Client.Do(req)
 }
 
-// UpdateApiOAS performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request.
+// UpdateApiOAS Replace an OAS API definition
+//
+// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 func (c *Client) UpdateApiOAS(ctx context.Context, apiID string, body UpdateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateApiOASRequest(c.Server, apiID, body)
 	if err != nil {
@@ -1795,7 +2771,11 @@ func (c *Client) UpdateApiOAS(ctx context.Context, apiID string, body UpdateApiO
 	return c.Client.Do(req)
 }
 
-// DownloadApiOASPublic performs a GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId) request.
+// DownloadApiOASPublic Export an OAS API definition
+//
+// Returns one OAS API as a downloadable OpenAPI document; `mode=public` removes the Tyk vendor extension.
+//
+// Corresponds with GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId).
 func (c *Client) DownloadApiOASPublic(ctx context.Context, apiID string, params *DownloadApiOASPublicParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadApiOASPublicRequest(c.Server, apiID, params)
 	if err != nil {
@@ -1808,7 +2788,11 @@ func (c *Client) DownloadApiOASPublic(ctx context.Context, apiID string, params 
 	return c.Client.Do(req)
 }
 
-// ListOASApiVersions performs a GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId) request.
+// ListOASApiVersions List the versions of an OAS API
+//
+// Returns the versions linked to a base OAS API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
+//
+// Corresponds with GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId).
 func (c *Client) ListOASApiVersions(ctx context.Context, apiID string, params *ListOASApiVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOASApiVersionsRequest(c.Server, apiID, params)
 	if err != nil {
@@ -1821,7 +2805,11 @@ func (c *Client) ListOASApiVersions(ctx context.Context, apiID string, params *L
 	return c.Client.Do(req)
 }
 
-// DeleteApi performs a DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId) request.
+// DeleteApi Delete an API definition
+//
+// Removes the stored definition file. A missing file gives 500 `Delete failed`. The API keeps being served until the next hot reload.
+//
+// Corresponds with DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId).
 func (c *Client) DeleteApi(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteApiRequest(c.Server, apiID)
 	if err != nil {
@@ -1834,7 +2822,11 @@ func (c *Client) DeleteApi(ctx context.Context, apiID string, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
-// GetApi performs a GET /tyk/apis/{apiID} (the `GetApi` operationId) request.
+// GetApi Get an API definition
+//
+// Returns one loaded classic API definition by its `api_id`, or 404 `API not found`. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
+//
+// Corresponds with GET /tyk/apis/{apiID} (the `GetApi` operationId).
 func (c *Client) GetApi(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetApiRequest(c.Server, apiID)
 	if err != nil {
@@ -1847,8 +2839,13 @@ func (c *Client) GetApi(ctx context.Context, apiID string, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
-// UpdateApiWithBody performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request,
-// with any type of body and a specified content type.
+// UpdateApiWithBody Replace an API definition
+//
+// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 func (c *Client) UpdateApiWithBody(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateApiRequestWithBody(c.Server, apiID, contentType, body)
 	if err != nil {
@@ -1861,8 +2858,13 @@ func (c *Client) UpdateApiWithBody(ctx context.Context, apiID string, contentTyp
 	return c.Client.Do(req)
 }
 
-// UpdateApi performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request.
+// UpdateApi Replace an API definition
+//
+// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 func (c *Client) UpdateApi(ctx context.Context, apiID string, body UpdateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateApiRequest(c.Server, apiID, body)
 	if err != nil {
@@ -1875,7 +2877,11 @@ func (c *Client) UpdateApi(ctx context.Context, apiID string, body UpdateApiJSON
 	return c.Client.Do(req)
 }
 
-// ListApiVersions performs a GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId) request.
+// ListApiVersions List the versions of an API
+//
+// Returns the versions linked to a base API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
+//
+// Corresponds with GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId).
 func (c *Client) ListApiVersions(ctx context.Context, apiID string, params *ListApiVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListApiVersionsRequest(c.Server, apiID, params)
 	if err != nil {
@@ -1888,7 +2894,11 @@ func (c *Client) ListApiVersions(ctx context.Context, apiID string, params *List
 	return c.Client.Do(req)
 }
 
-// InvalidateCache performs a DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId) request.
+// InvalidateCache Purge the response cache of an API
+//
+// Deletes every cached response stored for the API (Redis keys starting with `cache-<apiID>`) and answers `{"status":"ok","message":"cache invalidated"}`, also for an API ID that does not exist. A storage failure gives 500 `Cache invalidation failed`.
+//
+// Corresponds with DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId).
 func (c *Client) InvalidateCache(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewInvalidateCacheRequest(c.Server, apiID)
 	if err != nil {
@@ -1901,7 +2911,11 @@ func (c *Client) InvalidateCache(ctx context.Context, apiID string, reqEditors .
 	return c.Client.Do(req)
 }
 
-// DeleteCerts performs a DELETE /tyk/certs (the `DeleteCerts` operationId) request.
+// DeleteCerts Delete a certificate
+//
+// Removes the certificate and always answers `{"status":"ok","message":"removed"}`.
+//
+// Corresponds with DELETE /tyk/certs (the `DeleteCerts` operationId).
 func (c *Client) DeleteCerts(ctx context.Context, params *DeleteCertsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteCertsRequest(c.Server, params)
 	if err != nil {
@@ -1914,7 +2928,11 @@ func (c *Client) DeleteCerts(ctx context.Context, params *DeleteCertsParams, req
 	return c.Client.Do(req)
 }
 
-// ListCerts performs a GET /tyk/certs (the `ListCerts` operationId) request.
+// ListCerts List certificates
+//
+// Without `certID`, lists the IDs of the certificates stored for the organisation as `{"certs":[...]}` (`null` when there are none); `mode=detailed` lists a summary of each instead. With `certID` (one ID or a comma-separated list) returns the details of those certificates as an array, with `null` for unknown IDs.
+//
+// Corresponds with GET /tyk/certs (the `ListCerts` operationId).
 func (c *Client) ListCerts(ctx context.Context, params *ListCertsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListCertsRequest(c.Server, params)
 	if err != nil {
@@ -1927,8 +2945,13 @@ func (c *Client) ListCerts(ctx context.Context, params *ListCertsParams, reqEdit
 	return c.Client.Do(req)
 }
 
-// AddCertWithBody performs a POST /tyk/certs (the `AddCert` operationId) request,
-// with any type of body and a specified content type.
+// AddCertWithBody Store a certificate
+//
+// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 func (c *Client) AddCertWithBody(ctx context.Context, params *AddCertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddCertRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
@@ -1941,8 +2964,13 @@ func (c *Client) AddCertWithBody(ctx context.Context, params *AddCertParams, con
 	return c.Client.Do(req)
 }
 
-// AddCertWithTextBody performs a POST /tyk/certs (the `AddCert` operationId) request.
+// AddCertWithTextBody Store a certificate
+//
+// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+//
 // Takes a body of the `text/plain` content type.
+//
+// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 func (c *Client) AddCertWithTextBody(ctx context.Context, params *AddCertParams, body AddCertTextRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddCertRequestWithTextBody(c.Server, params, body)
 	if err != nil {
@@ -1955,7 +2983,11 @@ func (c *Client) AddCertWithTextBody(ctx context.Context, params *AddCertParams,
 	return c.Client.Do(req)
 }
 
-// ListKeys performs a GET /tyk/keys (the `ListKeys` operationId) request.
+// ListKeys List keys
+//
+// Returns the IDs of all stored keys as `{"keys":[...]}`, unordered. When keys are stored hashed the list is only available if `enable_hashed_keys_listing` is on (it then holds hashes); otherwise the answer is 404 `Hashed key listing is disabled in config (enable_hashed_keys_listing)`.
+//
+// Corresponds with GET /tyk/keys (the `ListKeys` operationId).
 func (c *Client) ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListKeysRequest(c.Server)
 	if err != nil {
@@ -1968,8 +3000,20 @@ func (c *Client) ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*
 	return c.Client.Do(req)
 }
 
-// AddKeyWithBody performs a POST /tyk/keys (the `AddKey` operationId) request,
-// with any type of body and a specified content type.
+// AddKeyWithBody Create a key with a generated ID
+//
+// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+// when keys are hashed.
+//
+// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+// `allow_master_keys`) or a policy that cannot be applied gives 500
+// `Failed to create key, ensure security settings are correct.`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 func (c *Client) AddKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddKeyRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -1982,8 +3026,20 @@ func (c *Client) AddKeyWithBody(ctx context.Context, contentType string, body io
 	return c.Client.Do(req)
 }
 
-// AddKey performs a POST /tyk/keys (the `AddKey` operationId) request.
+// AddKey Create a key with a generated ID
+//
+// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+// when keys are hashed.
+//
+// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+// `allow_master_keys`) or a policy that cannot be applied gives 500
+// `Failed to create key, ensure security settings are correct.`.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 func (c *Client) AddKey(ctx context.Context, body AddKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddKeyRequest(c.Server, body)
 	if err != nil {
@@ -1996,7 +3052,11 @@ func (c *Client) AddKey(ctx context.Context, body AddKeyJSONRequestBody, reqEdit
 	return c.Client.Do(req)
 }
 
-// DeleteKey performs a DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId) request.
+// DeleteKey Delete a key
+//
+// Deletes the key and resets its quota counters, answering `{"key":"<id>","status":"ok","action":"deleted"}`. An unknown key gives 404 `There is no such key found`; a custom key stored as `<org_id><name>` needs `org_id` in the query to be found by its short name.
+//
+// Corresponds with DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId).
 func (c *Client) DeleteKey(ctx context.Context, keyID string, params *DeleteKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteKeyRequest(c.Server, keyID, params)
 	if err != nil {
@@ -2009,7 +3069,11 @@ func (c *Client) DeleteKey(ctx context.Context, keyID string, params *DeleteKeyP
 	return c.Client.Do(req)
 }
 
-// GetKey performs a GET /tyk/keys/{keyID} (the `GetKey` operationId) request.
+// GetKey Get a key
+//
+// Returns the session of a key after its policies have been applied, with `quota_remaining` (session level and per API) taken from the live quota counters. A basic-auth password is blanked. Unknown keys give 404 `Key not found`; `hashed` while hashing is off gives 400 `Key requested by hash but key hashing is not enabled`. A custom key stored as `<org_id><name>` is found by its short name only when `org_id` or `api_id` is also given in the query.
+//
+// Corresponds with GET /tyk/keys/{keyID} (the `GetKey` operationId).
 func (c *Client) GetKey(ctx context.Context, keyID string, params *GetKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetKeyRequest(c.Server, keyID, params)
 	if err != nil {
@@ -2022,8 +3086,13 @@ func (c *Client) GetKey(ctx context.Context, keyID string, params *GetKeyParams,
 	return c.Client.Do(req)
 }
 
-// CreateCustomKeyWithBody performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request,
-// with any type of body and a specified content type.
+// CreateCustomKeyWithBody Create or import a key with a chosen ID
+//
+// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 func (c *Client) CreateCustomKeyWithBody(ctx context.Context, keyID string, params *CreateCustomKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateCustomKeyRequestWithBody(c.Server, keyID, params, contentType, body)
 	if err != nil {
@@ -2036,8 +3105,13 @@ func (c *Client) CreateCustomKeyWithBody(ctx context.Context, keyID string, para
 	return c.Client.Do(req)
 }
 
-// CreateCustomKey performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request.
+// CreateCustomKey Create or import a key with a chosen ID
+//
+// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 func (c *Client) CreateCustomKey(ctx context.Context, keyID string, params *CreateCustomKeyParams, body CreateCustomKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateCustomKeyRequest(c.Server, keyID, params, body)
 	if err != nil {
@@ -2050,8 +3124,13 @@ func (c *Client) CreateCustomKey(ctx context.Context, keyID string, params *Crea
 	return c.Client.Do(req)
 }
 
-// UpdateKeyWithBody performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request,
-// with any type of body and a specified content type.
+// UpdateKeyWithBody Replace a key
+//
+// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 func (c *Client) UpdateKeyWithBody(ctx context.Context, keyID string, params *UpdateKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateKeyRequestWithBody(c.Server, keyID, params, contentType, body)
 	if err != nil {
@@ -2064,8 +3143,13 @@ func (c *Client) UpdateKeyWithBody(ctx context.Context, keyID string, params *Up
 	return c.Client.Do(req)
 }
 
-// UpdateKey performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request.
+// UpdateKey Replace a key
+//
+// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 func (c *Client) UpdateKey(ctx context.Context, keyID string, params *UpdateKeyParams, body UpdateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateKeyRequest(c.Server, keyID, params, body)
 	if err != nil {
@@ -2078,8 +3162,13 @@ func (c *Client) UpdateKey(ctx context.Context, keyID string, params *UpdateKeyP
 	return c.Client.Do(req)
 }
 
-// AuthorizeClientWithBody performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request,
-// with any type of body and a specified content type.
+// AuthorizeClientWithBody Issue an OAuth authorisation code
+//
+// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 func (c *Client) AuthorizeClientWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAuthorizeClientRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -2092,8 +3181,13 @@ func (c *Client) AuthorizeClientWithBody(ctx context.Context, contentType string
 	return c.Client.Do(req)
 }
 
-// AuthorizeClientWithFormdataBody performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request.
+// AuthorizeClientWithFormdataBody Issue an OAuth authorisation code
+//
+// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+//
 // Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 func (c *Client) AuthorizeClientWithFormdataBody(ctx context.Context, body AuthorizeClientFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAuthorizeClientRequestWithFormdataBody(c.Server, body)
 	if err != nil {
@@ -2106,8 +3200,13 @@ func (c *Client) AuthorizeClientWithFormdataBody(ctx context.Context, body Autho
 	return c.Client.Do(req)
 }
 
-// CreateOAuthClientWithBody performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request,
-// with any type of body and a specified content type.
+// CreateOAuthClientWithBody Register an OAuth client
+//
+// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 func (c *Client) CreateOAuthClientWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateOAuthClientRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -2120,8 +3219,13 @@ func (c *Client) CreateOAuthClientWithBody(ctx context.Context, contentType stri
 	return c.Client.Do(req)
 }
 
-// CreateOAuthClient performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request.
+// CreateOAuthClient Register an OAuth client
+//
+// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 func (c *Client) CreateOAuthClient(ctx context.Context, body CreateOAuthClientJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateOAuthClientRequest(c.Server, body)
 	if err != nil {
@@ -2134,7 +3238,11 @@ func (c *Client) CreateOAuthClient(ctx context.Context, body CreateOAuthClientJS
 	return c.Client.Do(req)
 }
 
-// ListOAuthClients performs a GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId) request.
+// ListOAuthClients List the OAuth clients of an API
+//
+// Returns the clients registered for the API as an array; an unknown API gives 404 with the body `null`.
+//
+// Corresponds with GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId).
 func (c *Client) ListOAuthClients(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOAuthClientsRequest(c.Server, apiID)
 	if err != nil {
@@ -2147,7 +3255,11 @@ func (c *Client) ListOAuthClients(ctx context.Context, apiID string, reqEditors 
 	return c.Client.Do(req)
 }
 
-// UpdateoAuthClient performs a PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId) request.
+// UpdateoAuthClient Update an OAuth client
+//
+// Changes the redirect URI, policy, metadata and description of a registered client. Changing the policy revokes the tokens issued under the old one.
+//
+// Corresponds with PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId).
 func (c *Client) UpdateoAuthClient(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateoAuthClientRequest(c.Server, apiID)
 	if err != nil {
@@ -2160,7 +3272,11 @@ func (c *Client) UpdateoAuthClient(ctx context.Context, apiID string, reqEditors
 	return c.Client.Do(req)
 }
 
-// DeleteOAuthClient performs a DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId) request.
+// DeleteOAuthClient Delete an OAuth client
+//
+// Removes the client and answers `{"key":"<id>","status":"ok","action":"deleted"}`. Tokens already issued to it stay valid until they expire.
+//
+// Corresponds with DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId).
 func (c *Client) DeleteOAuthClient(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteOAuthClientRequest(c.Server, apiID, keyName)
 	if err != nil {
@@ -2173,7 +3289,11 @@ func (c *Client) DeleteOAuthClient(ctx context.Context, apiID string, keyName st
 	return c.Client.Do(req)
 }
 
-// GetOAuthClient performs a GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId) request.
+// GetOAuthClient Get an OAuth client
+//
+// Returns one registered client of the API, or 404 `OAuth Client ID not found`.
+//
+// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId).
 func (c *Client) GetOAuthClient(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOAuthClientRequest(c.Server, apiID, keyName)
 	if err != nil {
@@ -2186,7 +3306,11 @@ func (c *Client) GetOAuthClient(ctx context.Context, apiID string, keyName strin
 	return c.Client.Do(req)
 }
 
-// GetOAuthClientTokens performs a GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId) request.
+// GetOAuthClientTokens List the tokens of an OAuth client
+//
+// Returns the tokens issued to the client for the API, each with its expiry time.
+//
+// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId).
 func (c *Client) GetOAuthClientTokens(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOAuthClientTokensRequest(c.Server, apiID, keyName)
 	if err != nil {
@@ -2199,7 +3323,11 @@ func (c *Client) GetOAuthClientTokens(ctx context.Context, apiID string, keyName
 	return c.Client.Do(req)
 }
 
-// InvalidateOAuthRefresh performs a DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId) request.
+// InvalidateOAuthRefresh Invalidate an OAuth refresh token
+//
+// Deletes one refresh token of an API so it can no longer be exchanged. `api_id` is required (400 `Missing parameter api_id`). Answers `{"key":"<id>","status":"ok","action":"deleted"}`.
+//
+// Corresponds with DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId).
 func (c *Client) InvalidateOAuthRefresh(ctx context.Context, keyName string, params *InvalidateOAuthRefreshParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewInvalidateOAuthRefreshRequest(c.Server, keyName, params)
 	if err != nil {
@@ -2212,8 +3340,13 @@ func (c *Client) InvalidateOAuthRefresh(ctx context.Context, keyName string, par
 	return c.Client.Do(req)
 }
 
-// RevokeSingleTokenWithBody performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request,
-// with any type of body and a specified content type.
+// RevokeSingleTokenWithBody Revoke one OAuth token
+//
+// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 func (c *Client) RevokeSingleTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeSingleTokenRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -2226,8 +3359,13 @@ func (c *Client) RevokeSingleTokenWithBody(ctx context.Context, contentType stri
 	return c.Client.Do(req)
 }
 
-// RevokeSingleTokenWithFormdataBody performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request.
+// RevokeSingleTokenWithFormdataBody Revoke one OAuth token
+//
+// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+//
 // Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 func (c *Client) RevokeSingleTokenWithFormdataBody(ctx context.Context, body RevokeSingleTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeSingleTokenRequestWithFormdataBody(c.Server, body)
 	if err != nil {
@@ -2240,8 +3378,13 @@ func (c *Client) RevokeSingleTokenWithFormdataBody(ctx context.Context, body Rev
 	return c.Client.Do(req)
 }
 
-// RevokeAllTokensWithBody performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request,
-// with any type of body and a specified content type.
+// RevokeAllTokensWithBody Revoke all tokens of an OAuth client
+//
+// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 func (c *Client) RevokeAllTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeAllTokensRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -2254,8 +3397,13 @@ func (c *Client) RevokeAllTokensWithBody(ctx context.Context, contentType string
 	return c.Client.Do(req)
 }
 
-// RevokeAllTokensWithFormdataBody performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request.
+// RevokeAllTokensWithFormdataBody Revoke all tokens of an OAuth client
+//
+// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+//
 // Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 func (c *Client) RevokeAllTokensWithFormdataBody(ctx context.Context, body RevokeAllTokensFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeAllTokensRequestWithFormdataBody(c.Server, body)
 	if err != nil {
@@ -2268,7 +3416,11 @@ func (c *Client) RevokeAllTokensWithFormdataBody(ctx context.Context, body Revok
 	return c.Client.Do(req)
 }
 
-// ListOrgKeys performs a GET /tyk/org/keys (the `ListOrgKeys` operationId) request.
+// ListOrgKeys List organisation sessions
+//
+// Returns the IDs of the stored organisation sessions as `{"keys":[...]}`. With no API loaded the answer is 404 `ORG not found`.
+//
+// Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
 func (c *Client) ListOrgKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOrgKeysRequest(c.Server)
 	if err != nil {
@@ -2281,7 +3433,11 @@ func (c *Client) ListOrgKeys(ctx context.Context, reqEditors ...RequestEditorFn)
 	return c.Client.Do(req)
 }
 
-// DeleteOrgKey performs a DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId) request.
+// DeleteOrgKey Delete an organisation session
+//
+// Removes the organisation session, which lifts the organisation-wide limits (keys of the organisation are untouched). Answers `{"key":"<id>","status":"ok","action":"deleted"}`; a session that did not exist gives 400 `Failed to remove the key`.
+//
+// Corresponds with DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId).
 func (c *Client) DeleteOrgKey(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteOrgKeyRequest(c.Server, keyID)
 	if err != nil {
@@ -2294,7 +3450,11 @@ func (c *Client) DeleteOrgKey(ctx context.Context, keyID string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// GetOrgKey performs a GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId) request.
+// GetOrgKey Get an organisation session
+//
+// Returns the session of an organisation, or 404 `Org not found`.
+//
+// Corresponds with GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId).
 func (c *Client) GetOrgKey(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrgKeyRequest(c.Server, keyID)
 	if err != nil {
@@ -2307,8 +3467,13 @@ func (c *Client) GetOrgKey(ctx context.Context, keyID string, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
-// AddOrgKeyWithBody performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request,
-// with any type of body and a specified content type.
+// AddOrgKeyWithBody Create an organisation session
+//
+// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 func (c *Client) AddOrgKeyWithBody(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddOrgKeyRequestWithBody(c.Server, keyID, contentType, body)
 	if err != nil {
@@ -2321,8 +3486,13 @@ func (c *Client) AddOrgKeyWithBody(ctx context.Context, keyID string, contentTyp
 	return c.Client.Do(req)
 }
 
-// AddOrgKey performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request.
+// AddOrgKey Create an organisation session
+//
+// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 func (c *Client) AddOrgKey(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddOrgKeyRequest(c.Server, keyID, body)
 	if err != nil {
@@ -2335,8 +3505,13 @@ func (c *Client) AddOrgKey(ctx context.Context, keyID string, body AddOrgKeyJSON
 	return c.Client.Do(req)
 }
 
-// UpdateOrgKeyWithBody performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request,
-// with any type of body and a specified content type.
+// UpdateOrgKeyWithBody Replace an organisation session
+//
+// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 func (c *Client) UpdateOrgKeyWithBody(ctx context.Context, keyID string, params *UpdateOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateOrgKeyRequestWithBody(c.Server, keyID, params, contentType, body)
 	if err != nil {
@@ -2349,8 +3524,13 @@ func (c *Client) UpdateOrgKeyWithBody(ctx context.Context, keyID string, params 
 	return c.Client.Do(req)
 }
 
-// UpdateOrgKey performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request.
+// UpdateOrgKey Replace an organisation session
+//
+// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 func (c *Client) UpdateOrgKey(ctx context.Context, keyID string, params *UpdateOrgKeyParams, body UpdateOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateOrgKeyRequest(c.Server, keyID, params, body)
 	if err != nil {
@@ -2363,7 +3543,11 @@ func (c *Client) UpdateOrgKey(ctx context.Context, keyID string, params *UpdateO
 	return c.Client.Do(req)
 }
 
-// ListPolicies performs a GET /tyk/policies (the `ListPolicies` operationId) request.
+// ListPolicies List policies
+//
+// Returns every loaded policy as a JSON array, in no particular order.
+//
+// Corresponds with GET /tyk/policies (the `ListPolicies` operationId).
 func (c *Client) ListPolicies(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPoliciesRequest(c.Server)
 	if err != nil {
@@ -2376,8 +3560,13 @@ func (c *Client) ListPolicies(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
-// AddPolicyWithBody performs a POST /tyk/policies (the `AddPolicy` operationId) request,
-// with any type of body and a specified content type.
+// AddPolicyWithBody Create a policy
+//
+// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 func (c *Client) AddPolicyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddPolicyRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -2390,8 +3579,13 @@ func (c *Client) AddPolicyWithBody(ctx context.Context, contentType string, body
 	return c.Client.Do(req)
 }
 
-// AddPolicy performs a POST /tyk/policies (the `AddPolicy` operationId) request.
+// AddPolicy Create a policy
+//
+// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 func (c *Client) AddPolicy(ctx context.Context, body AddPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddPolicyRequest(c.Server, body)
 	if err != nil {
@@ -2404,7 +3598,11 @@ func (c *Client) AddPolicy(ctx context.Context, body AddPolicyJSONRequestBody, r
 	return c.Client.Do(req)
 }
 
-// DeletePolicy performs a DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId) request.
+// DeletePolicy Delete a policy
+//
+// Removes the policy file and answers `{"key":"<id>","status":"ok","action":"deleted"}`. A missing file gives 500 `Delete failed`. Loaded policies only change at the next hot reload.
+//
+// Corresponds with DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId).
 func (c *Client) DeletePolicy(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeletePolicyRequest(c.Server, polID)
 	if err != nil {
@@ -2417,7 +3615,11 @@ func (c *Client) DeletePolicy(ctx context.Context, polID string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// GetPolicy performs a GET /tyk/policies/{polID} (the `GetPolicy` operationId) request.
+// GetPolicy Get a policy
+//
+// Returns one loaded policy by ID, or 404 `Policy not found`. A policy written through this API is only found after the next hot reload.
+//
+// Corresponds with GET /tyk/policies/{polID} (the `GetPolicy` operationId).
 func (c *Client) GetPolicy(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPolicyRequest(c.Server, polID)
 	if err != nil {
@@ -2430,8 +3632,13 @@ func (c *Client) GetPolicy(ctx context.Context, polID string, reqEditors ...Requ
 	return c.Client.Do(req)
 }
 
-// UpdatePolicyWithBody performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request,
-// with any type of body and a specified content type.
+// UpdatePolicyWithBody Replace a policy
+//
+// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 func (c *Client) UpdatePolicyWithBody(ctx context.Context, polID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdatePolicyRequestWithBody(c.Server, polID, contentType, body)
 	if err != nil {
@@ -2444,8 +3651,13 @@ func (c *Client) UpdatePolicyWithBody(ctx context.Context, polID string, content
 	return c.Client.Do(req)
 }
 
-// UpdatePolicy performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request.
+// UpdatePolicy Replace a policy
+//
+// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 func (c *Client) UpdatePolicy(ctx context.Context, polID string, body UpdatePolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdatePolicyRequest(c.Server, polID, body)
 	if err != nil {
@@ -2458,7 +3670,11 @@ func (c *Client) UpdatePolicy(ctx context.Context, polID string, body UpdatePoli
 	return c.Client.Do(req)
 }
 
-// HotReload performs a GET /tyk/reload/ (the `HotReload` operationId) request.
+// HotReload Reload this gateway
+//
+// Queues a reload of policies and API definitions and answers `{"status":"ok","message":""}` at once; with `block=true` the answer is sent after the reload has finished. Reload requests that arrive within one reload tick are served by a single reload, and requests in flight are not interrupted.
+//
+// Corresponds with GET /tyk/reload/ (the `HotReload` operationId).
 func (c *Client) HotReload(ctx context.Context, params *HotReloadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHotReloadRequest(c.Server, params)
 	if err != nil {
@@ -2471,7 +3687,11 @@ func (c *Client) HotReload(ctx context.Context, params *HotReloadParams, reqEdit
 	return c.Client.Do(req)
 }
 
-// HotReloadGroup performs a GET /tyk/reload/group (the `HotReloadGroup` operationId) request.
+// HotReloadGroup Reload every gateway of the cluster
+//
+// Publishes a signed `GroupReload` message on the Redis channel `tyk.cluster.notifications`; every subscribed gateway (this one included) that accepts the signature reloads. Answers `{"status":"ok","message":""}` without waiting for the reloads.
+//
+// Corresponds with GET /tyk/reload/group (the `HotReloadGroup` operationId).
 func (c *Client) HotReloadGroup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHotReloadGroupRequest(c.Server)
 	if err != nil {
@@ -2484,7 +3704,11 @@ func (c *Client) HotReloadGroup(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// GetSchema performs a GET /tyk/schema (the `GetSchema` operationId) request.
+// GetSchema Get the OAS API schema
+//
+// Returns the JSON schema that OAS API definitions (with the Tyk vendor extension) are validated against, for the OpenAPI version given in `oasVersion`.
+//
+// Corresponds with GET /tyk/schema (the `GetSchema` operationId).
 func (c *Client) GetSchema(ctx context.Context, params *GetSchemaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSchemaRequest(c.Server, params)
 	if err != nil {
@@ -2497,7 +3721,11 @@ func (c *Client) GetSchema(ctx context.Context, params *GetSchemaParams, reqEdit
 	return c.Client.Do(req)
 }
 
-// Batch performs a POST /{listen_path}/tyk/batch (the `Batch` operationId) request.
+// Batch Send a batch of requests to an API
+//
+// Served on the data plane at the API listen path followed by `/tyk/batch/` when the API has `enable_batch_request_support`. The body lists requests (`{"requests":[{"method","relative_url","headers","body"}],"suppress_parallel_execution":false}`); each is sent through the full middleware chain of the API and needs its own credentials. The answer is an array of `{"relative_url","code","headers","body"}`, in completion order unless parallel execution is suppressed. A malformed body gives 400 `Batch request malformed`. The batch endpoint itself needs no secret.
+//
+// Corresponds with POST /{listen_path}/tyk/batch (the `Batch` operationId).
 func (c *Client) Batch(ctx context.Context, listenPath string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBatchRequest(c.Server, listenPath)
 	if err != nil {
@@ -5248,349 +6476,659 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// HelloWithResponse performs a GET /hello (the `Hello` operationId) request.
+	// HelloWithResponse Health check
+	//
+	// Liveness check served at `/hello` (the name comes from `health_check_endpoint_name`), outside `/tyk/` and without the secret header. It always answers 200 with a JSON health report: top-level `status` is `pass`, `warn` or `fail`, plus `version`, `description` and, once the first check has run, `details` per dependency (Redis and, when used, Dashboard or RPC). Methods other than GET give 405 `Method Not Allowed`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hello (the `Hello` operationId).
 	HelloWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HelloResponse, error)
 
-	// ListApisWithResponse performs a GET /tyk/apis (the `ListApis` operationId) request.
+	// ListApisWithResponse List API definitions
+	//
+	// Returns every classic API definition the gateway has loaded, as a JSON array in no particular order. Definitions that could not be routed (for example an empty listen path) are listed too.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis (the `ListApis` operationId).
 	ListApisWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListApisResponse, error)
 
-	// CreateApiWithBodyWithResponse performs a POST /tyk/apis (the `CreateApi` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateApiWithBodyWithResponse Create an API definition
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+	// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+	// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+	// reload.
+	//
+	// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+	// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+	// on the gateway refuses with 500
+	// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+	//
+	// The optional query parameters create the new API as a version of an existing base API.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 	CreateApiWithBodyWithResponse(ctx context.Context, params *CreateApiParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiResponse, error)
 
-	// CreateApiWithResponse performs a POST /tyk/apis (the `CreateApi` operationId) request.
+	// CreateApiWithResponse Create an API definition
+	//
+	// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+	// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+	// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+	// reload.
+	//
+	// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+	// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+	// on the gateway refuses with 500
+	// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+	//
+	// The optional query parameters create the new API as a version of an existing base API.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 	CreateApiWithResponse(ctx context.Context, params *CreateApiParams, body CreateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiResponse, error)
 
-	// ListApisOASWithResponse performs a GET /tyk/apis/oas (the `ListApisOAS` operationId) request.
+	// ListApisOASWithResponse List OAS API definitions
+	//
+	// Returns every API the gateway stores as an OpenAPI document with the Tyk vendor extension (`x-tyk-api-gateway`). With `mode=public` the extension is removed from each document.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/oas (the `ListApisOAS` operationId).
 	ListApisOASWithResponse(ctx context.Context, params *ListApisOASParams, reqEditors ...RequestEditorFn) (*ListApisOASResponse, error)
 
-	// CreateApiOASWithBodyWithResponse performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateApiOASWithBodyWithResponse Create an OAS API definition
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 	CreateApiOASWithBodyWithResponse(ctx context.Context, params *CreateApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiOASResponse, error)
 
-	// CreateApiOASWithResponse performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request.
+	// CreateApiOASWithResponse Create an OAS API definition
+	//
+	// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 	CreateApiOASWithResponse(ctx context.Context, params *CreateApiOASParams, body CreateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiOASResponse, error)
 
-	// DownloadApisOASPublicWithResponse performs a GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId) request.
+	// DownloadApisOASPublicWithResponse Export all OAS API definitions
+	//
+	// Returns every OAS API as OpenAPI documents; `mode=public` removes the Tyk vendor extension from each.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId).
 	DownloadApisOASPublicWithResponse(ctx context.Context, params *DownloadApisOASPublicParams, reqEditors ...RequestEditorFn) (*DownloadApisOASPublicResponse, error)
 
-	// ImportOASWithBodyWithResponse performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// ImportOASWithBodyWithResponse Import a plain OpenAPI document
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 	ImportOASWithBodyWithResponse(ctx context.Context, params *ImportOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportOASResponse, error)
 
-	// ImportOASWithResponse performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request.
+	// ImportOASWithResponse Import a plain OpenAPI document
+	//
+	// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 	ImportOASWithResponse(ctx context.Context, params *ImportOASParams, body ImportOASJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportOASResponse, error)
 
-	// DeleteOASApiWithResponse performs a DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId) request.
+	// DeleteOASApiWithResponse Delete an OAS API definition
+	//
+	// Removes the stored OAS API. It keeps being served until the next hot reload.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId).
 	DeleteOASApiWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*DeleteOASApiResponse, error)
 
-	// ListApiOASWithResponse performs a GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId) request.
+	// ListApiOASWithResponse Get an OAS API definition
+	//
+	// Returns one API as an OpenAPI document. With `mode=public` the Tyk vendor extension is removed. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId).
 	ListApiOASWithResponse(ctx context.Context, apiID string, params *ListApiOASParams, reqEditors ...RequestEditorFn) (*ListApiOASResponse, error)
 
-	// PatchApiOASWithBodyWithResponse performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// PatchApiOASWithBodyWithResponse Patch an OAS API definition
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 	PatchApiOASWithBodyWithResponse(ctx context.Context, apiID string, params *PatchApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchApiOASResponse, error)
 
-	// PatchApiOASWithResponse performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request.
+	// PatchApiOASWithResponse Patch an OAS API definition
+	//
+	// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 	PatchApiOASWithResponse(ctx context.Context, apiID string, params *PatchApiOASParams, body PatchApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchApiOASResponse, error)
 
-	// UpdateApiOASWithBodyWithResponse performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateApiOASWithBodyWithResponse Replace an OAS API definition
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 	UpdateApiOASWithBodyWithResponse(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApiOASResponse, error)
 
-	// UpdateApiOASWithResponse performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request.
+	// UpdateApiOASWithResponse Replace an OAS API definition
+	//
+	// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 	UpdateApiOASWithResponse(ctx context.Context, apiID string, body UpdateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApiOASResponse, error)
 
-	// DownloadApiOASPublicWithResponse performs a GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId) request.
+	// DownloadApiOASPublicWithResponse Export an OAS API definition
+	//
+	// Returns one OAS API as a downloadable OpenAPI document; `mode=public` removes the Tyk vendor extension.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId).
 	DownloadApiOASPublicWithResponse(ctx context.Context, apiID string, params *DownloadApiOASPublicParams, reqEditors ...RequestEditorFn) (*DownloadApiOASPublicResponse, error)
 
-	// ListOASApiVersionsWithResponse performs a GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId) request.
+	// ListOASApiVersionsWithResponse List the versions of an OAS API
+	//
+	// Returns the versions linked to a base OAS API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId).
 	ListOASApiVersionsWithResponse(ctx context.Context, apiID string, params *ListOASApiVersionsParams, reqEditors ...RequestEditorFn) (*ListOASApiVersionsResponse, error)
 
-	// DeleteApiWithResponse performs a DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId) request.
+	// DeleteApiWithResponse Delete an API definition
+	//
+	// Removes the stored definition file. A missing file gives 500 `Delete failed`. The API keeps being served until the next hot reload.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId).
 	DeleteApiWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*DeleteApiResponse, error)
 
-	// GetApiWithResponse performs a GET /tyk/apis/{apiID} (the `GetApi` operationId) request.
+	// GetApiWithResponse Get an API definition
+	//
+	// Returns one loaded classic API definition by its `api_id`, or 404 `API not found`. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/{apiID} (the `GetApi` operationId).
 	GetApiWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*GetApiResponse, error)
 
-	// UpdateApiWithBodyWithResponse performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateApiWithBodyWithResponse Replace an API definition
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 	UpdateApiWithBodyWithResponse(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApiResponse, error)
 
-	// UpdateApiWithResponse performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request.
+	// UpdateApiWithResponse Replace an API definition
+	//
+	// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 	UpdateApiWithResponse(ctx context.Context, apiID string, body UpdateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApiResponse, error)
 
-	// ListApiVersionsWithResponse performs a GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId) request.
+	// ListApiVersionsWithResponse List the versions of an API
+	//
+	// Returns the versions linked to a base API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId).
 	ListApiVersionsWithResponse(ctx context.Context, apiID string, params *ListApiVersionsParams, reqEditors ...RequestEditorFn) (*ListApiVersionsResponse, error)
 
-	// InvalidateCacheWithResponse performs a DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId) request.
+	// InvalidateCacheWithResponse Purge the response cache of an API
+	//
+	// Deletes every cached response stored for the API (Redis keys starting with `cache-<apiID>`) and answers `{"status":"ok","message":"cache invalidated"}`, also for an API ID that does not exist. A storage failure gives 500 `Cache invalidation failed`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId).
 	InvalidateCacheWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*InvalidateCacheResponse, error)
 
-	// DeleteCertsWithResponse performs a DELETE /tyk/certs (the `DeleteCerts` operationId) request.
+	// DeleteCertsWithResponse Delete a certificate
+	//
+	// Removes the certificate and always answers `{"status":"ok","message":"removed"}`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/certs (the `DeleteCerts` operationId).
 	DeleteCertsWithResponse(ctx context.Context, params *DeleteCertsParams, reqEditors ...RequestEditorFn) (*DeleteCertsResponse, error)
 
-	// ListCertsWithResponse performs a GET /tyk/certs (the `ListCerts` operationId) request.
+	// ListCertsWithResponse List certificates
+	//
+	// Without `certID`, lists the IDs of the certificates stored for the organisation as `{"certs":[...]}` (`null` when there are none); `mode=detailed` lists a summary of each instead. With `certID` (one ID or a comma-separated list) returns the details of those certificates as an array, with `null` for unknown IDs.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/certs (the `ListCerts` operationId).
 	ListCertsWithResponse(ctx context.Context, params *ListCertsParams, reqEditors ...RequestEditorFn) (*ListCertsResponse, error)
 
-	// AddCertWithBodyWithResponse performs a POST /tyk/certs (the `AddCert` operationId) request,
-	// with any type of body and a specified content type.
+	// AddCertWithBodyWithResponse Store a certificate
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 	AddCertWithBodyWithResponse(ctx context.Context, params *AddCertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCertResponse, error)
 
-	// AddCertWithTextBodyWithResponse performs a POST /tyk/certs (the `AddCert` operationId) request.
+	// AddCertWithTextBodyWithResponse Store a certificate
+	//
+	// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+	//
 	// Takes a body of the `text/plain` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 	AddCertWithTextBodyWithResponse(ctx context.Context, params *AddCertParams, body AddCertTextRequestBody, reqEditors ...RequestEditorFn) (*AddCertResponse, error)
 
-	// ListKeysWithResponse performs a GET /tyk/keys (the `ListKeys` operationId) request.
+	// ListKeysWithResponse List keys
+	//
+	// Returns the IDs of all stored keys as `{"keys":[...]}`, unordered. When keys are stored hashed the list is only available if `enable_hashed_keys_listing` is on (it then holds hashes); otherwise the answer is 404 `Hashed key listing is disabled in config (enable_hashed_keys_listing)`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/keys (the `ListKeys` operationId).
 	ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error)
 
-	// AddKeyWithBodyWithResponse performs a POST /tyk/keys (the `AddKey` operationId) request,
-	// with any type of body and a specified content type.
+	// AddKeyWithBodyWithResponse Create a key with a generated ID
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+	// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+	// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+	// when keys are hashed.
+	//
+	// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+	// `allow_master_keys`) or a policy that cannot be applied gives 500
+	// `Failed to create key, ensure security settings are correct.`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 	AddKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddKeyResponse, error)
 
-	// AddKeyWithResponse performs a POST /tyk/keys (the `AddKey` operationId) request.
+	// AddKeyWithResponse Create a key with a generated ID
+	//
+	// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+	// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+	// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+	// when keys are hashed.
+	//
+	// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+	// `allow_master_keys`) or a policy that cannot be applied gives 500
+	// `Failed to create key, ensure security settings are correct.`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 	AddKeyWithResponse(ctx context.Context, body AddKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddKeyResponse, error)
 
-	// DeleteKeyWithResponse performs a DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId) request.
+	// DeleteKeyWithResponse Delete a key
+	//
+	// Deletes the key and resets its quota counters, answering `{"key":"<id>","status":"ok","action":"deleted"}`. An unknown key gives 404 `There is no such key found`; a custom key stored as `<org_id><name>` needs `org_id` in the query to be found by its short name.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId).
 	DeleteKeyWithResponse(ctx context.Context, keyID string, params *DeleteKeyParams, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error)
 
-	// GetKeyWithResponse performs a GET /tyk/keys/{keyID} (the `GetKey` operationId) request.
+	// GetKeyWithResponse Get a key
+	//
+	// Returns the session of a key after its policies have been applied, with `quota_remaining` (session level and per API) taken from the live quota counters. A basic-auth password is blanked. Unknown keys give 404 `Key not found`; `hashed` while hashing is off gives 400 `Key requested by hash but key hashing is not enabled`. A custom key stored as `<org_id><name>` is found by its short name only when `org_id` or `api_id` is also given in the query.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/keys/{keyID} (the `GetKey` operationId).
 	GetKeyWithResponse(ctx context.Context, keyID string, params *GetKeyParams, reqEditors ...RequestEditorFn) (*GetKeyResponse, error)
 
-	// CreateCustomKeyWithBodyWithResponse performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateCustomKeyWithBodyWithResponse Create or import a key with a chosen ID
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 	CreateCustomKeyWithBodyWithResponse(ctx context.Context, keyID string, params *CreateCustomKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomKeyResponse, error)
 
-	// CreateCustomKeyWithResponse performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request.
+	// CreateCustomKeyWithResponse Create or import a key with a chosen ID
+	//
+	// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 	CreateCustomKeyWithResponse(ctx context.Context, keyID string, params *CreateCustomKeyParams, body CreateCustomKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomKeyResponse, error)
 
-	// UpdateKeyWithBodyWithResponse performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateKeyWithBodyWithResponse Replace a key
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 	UpdateKeyWithBodyWithResponse(ctx context.Context, keyID string, params *UpdateKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateKeyResponse, error)
 
-	// UpdateKeyWithResponse performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request.
+	// UpdateKeyWithResponse Replace a key
+	//
+	// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 	UpdateKeyWithResponse(ctx context.Context, keyID string, params *UpdateKeyParams, body UpdateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateKeyResponse, error)
 
-	// AuthorizeClientWithBodyWithResponse performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request,
-	// with any type of body and a specified content type.
+	// AuthorizeClientWithBodyWithResponse Issue an OAuth authorisation code
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 	AuthorizeClientWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthorizeClientResponse, error)
 
-	// AuthorizeClientWithFormdataBodyWithResponse performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request.
+	// AuthorizeClientWithFormdataBodyWithResponse Issue an OAuth authorisation code
+	//
+	// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 	AuthorizeClientWithFormdataBodyWithResponse(ctx context.Context, body AuthorizeClientFormdataRequestBody, reqEditors ...RequestEditorFn) (*AuthorizeClientResponse, error)
 
-	// CreateOAuthClientWithBodyWithResponse performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateOAuthClientWithBodyWithResponse Register an OAuth client
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 	CreateOAuthClientWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOAuthClientResponse, error)
 
-	// CreateOAuthClientWithResponse performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request.
+	// CreateOAuthClientWithResponse Register an OAuth client
+	//
+	// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 	CreateOAuthClientWithResponse(ctx context.Context, body CreateOAuthClientJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOAuthClientResponse, error)
 
-	// ListOAuthClientsWithResponse performs a GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId) request.
+	// ListOAuthClientsWithResponse List the OAuth clients of an API
+	//
+	// Returns the clients registered for the API as an array; an unknown API gives 404 with the body `null`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId).
 	ListOAuthClientsWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*ListOAuthClientsResponse, error)
 
-	// UpdateoAuthClientWithResponse performs a PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId) request.
+	// UpdateoAuthClientWithResponse Update an OAuth client
+	//
+	// Changes the redirect URI, policy, metadata and description of a registered client. Changing the policy revokes the tokens issued under the old one.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId).
 	UpdateoAuthClientWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*UpdateoAuthClientResponse, error)
 
-	// DeleteOAuthClientWithResponse performs a DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId) request.
+	// DeleteOAuthClientWithResponse Delete an OAuth client
+	//
+	// Removes the client and answers `{"key":"<id>","status":"ok","action":"deleted"}`. Tokens already issued to it stay valid until they expire.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId).
 	DeleteOAuthClientWithResponse(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*DeleteOAuthClientResponse, error)
 
-	// GetOAuthClientWithResponse performs a GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId) request.
+	// GetOAuthClientWithResponse Get an OAuth client
+	//
+	// Returns one registered client of the API, or 404 `OAuth Client ID not found`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId).
 	GetOAuthClientWithResponse(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*GetOAuthClientResponse, error)
 
-	// GetOAuthClientTokensWithResponse performs a GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId) request.
+	// GetOAuthClientTokensWithResponse List the tokens of an OAuth client
+	//
+	// Returns the tokens issued to the client for the API, each with its expiry time.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId).
 	GetOAuthClientTokensWithResponse(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*GetOAuthClientTokensResponse, error)
 
-	// InvalidateOAuthRefreshWithResponse performs a DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId) request.
+	// InvalidateOAuthRefreshWithResponse Invalidate an OAuth refresh token
+	//
+	// Deletes one refresh token of an API so it can no longer be exchanged. `api_id` is required (400 `Missing parameter api_id`). Answers `{"key":"<id>","status":"ok","action":"deleted"}`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId).
 	InvalidateOAuthRefreshWithResponse(ctx context.Context, keyName string, params *InvalidateOAuthRefreshParams, reqEditors ...RequestEditorFn) (*InvalidateOAuthRefreshResponse, error)
 
-	// RevokeSingleTokenWithBodyWithResponse performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request,
-	// with any type of body and a specified content type.
+	// RevokeSingleTokenWithBodyWithResponse Revoke one OAuth token
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 	RevokeSingleTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeSingleTokenResponse, error)
 
-	// RevokeSingleTokenWithFormdataBodyWithResponse performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request.
+	// RevokeSingleTokenWithFormdataBodyWithResponse Revoke one OAuth token
+	//
+	// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 	RevokeSingleTokenWithFormdataBodyWithResponse(ctx context.Context, body RevokeSingleTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*RevokeSingleTokenResponse, error)
 
-	// RevokeAllTokensWithBodyWithResponse performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request,
-	// with any type of body and a specified content type.
+	// RevokeAllTokensWithBodyWithResponse Revoke all tokens of an OAuth client
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 	RevokeAllTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAllTokensResponse, error)
 
-	// RevokeAllTokensWithFormdataBodyWithResponse performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request.
+	// RevokeAllTokensWithFormdataBodyWithResponse Revoke all tokens of an OAuth client
+	//
+	// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 	RevokeAllTokensWithFormdataBodyWithResponse(ctx context.Context, body RevokeAllTokensFormdataRequestBody, reqEditors ...RequestEditorFn) (*RevokeAllTokensResponse, error)
 
-	// ListOrgKeysWithResponse performs a GET /tyk/org/keys (the `ListOrgKeys` operationId) request.
+	// ListOrgKeysWithResponse List organisation sessions
+	//
+	// Returns the IDs of the stored organisation sessions as `{"keys":[...]}`. With no API loaded the answer is 404 `ORG not found`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
 	ListOrgKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOrgKeysResponse, error)
 
-	// DeleteOrgKeyWithResponse performs a DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId) request.
+	// DeleteOrgKeyWithResponse Delete an organisation session
+	//
+	// Removes the organisation session, which lifts the organisation-wide limits (keys of the organisation are untouched). Answers `{"key":"<id>","status":"ok","action":"deleted"}`; a session that did not exist gives 400 `Failed to remove the key`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId).
 	DeleteOrgKeyWithResponse(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*DeleteOrgKeyResponse, error)
 
-	// GetOrgKeyWithResponse performs a GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId) request.
+	// GetOrgKeyWithResponse Get an organisation session
+	//
+	// Returns the session of an organisation, or 404 `Org not found`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId).
 	GetOrgKeyWithResponse(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*GetOrgKeyResponse, error)
 
-	// AddOrgKeyWithBodyWithResponse performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request,
-	// with any type of body and a specified content type.
+	// AddOrgKeyWithBodyWithResponse Create an organisation session
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 	AddOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error)
 
-	// AddOrgKeyWithResponse performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request.
+	// AddOrgKeyWithResponse Create an organisation session
+	//
+	// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 	AddOrgKeyWithResponse(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error)
 
-	// UpdateOrgKeyWithBodyWithResponse performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateOrgKeyWithBodyWithResponse Replace an organisation session
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 	UpdateOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, params *UpdateOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOrgKeyResponse, error)
 
-	// UpdateOrgKeyWithResponse performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request.
+	// UpdateOrgKeyWithResponse Replace an organisation session
+	//
+	// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 	UpdateOrgKeyWithResponse(ctx context.Context, keyID string, params *UpdateOrgKeyParams, body UpdateOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOrgKeyResponse, error)
 
-	// ListPoliciesWithResponse performs a GET /tyk/policies (the `ListPolicies` operationId) request.
+	// ListPoliciesWithResponse List policies
+	//
+	// Returns every loaded policy as a JSON array, in no particular order.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/policies (the `ListPolicies` operationId).
 	ListPoliciesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPoliciesResponse, error)
 
-	// AddPolicyWithBodyWithResponse performs a POST /tyk/policies (the `AddPolicy` operationId) request,
-	// with any type of body and a specified content type.
+	// AddPolicyWithBodyWithResponse Create a policy
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 	AddPolicyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPolicyResponse, error)
 
-	// AddPolicyWithResponse performs a POST /tyk/policies (the `AddPolicy` operationId) request.
+	// AddPolicyWithResponse Create a policy
+	//
+	// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 	AddPolicyWithResponse(ctx context.Context, body AddPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPolicyResponse, error)
 
-	// DeletePolicyWithResponse performs a DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId) request.
+	// DeletePolicyWithResponse Delete a policy
+	//
+	// Removes the policy file and answers `{"key":"<id>","status":"ok","action":"deleted"}`. A missing file gives 500 `Delete failed`. Loaded policies only change at the next hot reload.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId).
 	DeletePolicyWithResponse(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*DeletePolicyResponse, error)
 
-	// GetPolicyWithResponse performs a GET /tyk/policies/{polID} (the `GetPolicy` operationId) request.
+	// GetPolicyWithResponse Get a policy
+	//
+	// Returns one loaded policy by ID, or 404 `Policy not found`. A policy written through this API is only found after the next hot reload.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/policies/{polID} (the `GetPolicy` operationId).
 	GetPolicyWithResponse(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*GetPolicyResponse, error)
 
-	// UpdatePolicyWithBodyWithResponse performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdatePolicyWithBodyWithResponse Replace a policy
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 	UpdatePolicyWithBodyWithResponse(ctx context.Context, polID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePolicyResponse, error)
 
-	// UpdatePolicyWithResponse performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request.
+	// UpdatePolicyWithResponse Replace a policy
+	//
+	// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 	UpdatePolicyWithResponse(ctx context.Context, polID string, body UpdatePolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePolicyResponse, error)
 
-	// HotReloadWithResponse performs a GET /tyk/reload/ (the `HotReload` operationId) request.
+	// HotReloadWithResponse Reload this gateway
+	//
+	// Queues a reload of policies and API definitions and answers `{"status":"ok","message":""}` at once; with `block=true` the answer is sent after the reload has finished. Reload requests that arrive within one reload tick are served by a single reload, and requests in flight are not interrupted.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/reload/ (the `HotReload` operationId).
 	HotReloadWithResponse(ctx context.Context, params *HotReloadParams, reqEditors ...RequestEditorFn) (*HotReloadResponse, error)
 
-	// HotReloadGroupWithResponse performs a GET /tyk/reload/group (the `HotReloadGroup` operationId) request.
+	// HotReloadGroupWithResponse Reload every gateway of the cluster
+	//
+	// Publishes a signed `GroupReload` message on the Redis channel `tyk.cluster.notifications`; every subscribed gateway (this one included) that accepts the signature reloads. Answers `{"status":"ok","message":""}` without waiting for the reloads.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/reload/group (the `HotReloadGroup` operationId).
 	HotReloadGroupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HotReloadGroupResponse, error)
 
-	// GetSchemaWithResponse performs a GET /tyk/schema (the `GetSchema` operationId) request.
+	// GetSchemaWithResponse Get the OAS API schema
+	//
+	// Returns the JSON schema that OAS API definitions (with the Tyk vendor extension) are validated against, for the OpenAPI version given in `oasVersion`.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/schema (the `GetSchema` operationId).
 	GetSchemaWithResponse(ctx context.Context, params *GetSchemaParams, reqEditors ...RequestEditorFn) (*GetSchemaResponse, error)
 
-	// BatchWithResponse performs a POST /{listen_path}/tyk/batch (the `Batch` operationId) request.
+	// BatchWithResponse Send a batch of requests to an API
+	//
+	// Served on the data plane at the API listen path followed by `/tyk/batch/` when the API has `enable_batch_request_support`. The body lists requests (`{"requests":[{"method","relative_url","headers","body"}],"suppress_parallel_execution":false}`); each is sent through the full middleware chain of the API and needs its own credentials. The answer is an array of `{"relative_url","code","headers","body"}`, in completion order unless parallel execution is suppressed. A malformed body gives 400 `Batch request malformed`. The batch endpoint itself needs no secret.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /{listen_path}/tyk/batch (the `Batch` operationId).
 	BatchWithResponse(ctx context.Context, listenPath string, reqEditors ...RequestEditorFn) (*BatchResponse, error)
 }
 
@@ -7844,9 +9382,13 @@ func (r BatchResponse) ContentType() string {
 	return ""
 }
 
-// HelloWithResponse performs a GET /hello (the `Hello` operationId) request.
+// HelloWithResponse Health check
+//
+// Liveness check served at `/hello` (the name comes from `health_check_endpoint_name`), outside `/tyk/` and without the secret header. It always answers 200 with a JSON health report: top-level `status` is `pass`, `warn` or `fail`, plus `version`, `description` and, once the first check has run, `details` per dependency (Redis and, when used, Dashboard or RPC). Methods other than GET give 405 `Method Not Allowed`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hello (the `Hello` operationId).
 func (c *ClientWithResponses) HelloWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HelloResponse, error) {
 	rsp, err := c.Hello(ctx, reqEditors...)
 	if err != nil {
@@ -7855,9 +9397,13 @@ func (c *ClientWithResponses) HelloWithResponse(ctx context.Context, reqEditors 
 	return ParseHelloResponse(rsp)
 }
 
-// ListApisWithResponse performs a GET /tyk/apis (the `ListApis` operationId) request.
+// ListApisWithResponse List API definitions
+//
+// Returns every classic API definition the gateway has loaded, as a JSON array in no particular order. Definitions that could not be routed (for example an empty listen path) are listed too.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis (the `ListApis` operationId).
 func (c *ClientWithResponses) ListApisWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListApisResponse, error) {
 	rsp, err := c.ListApis(ctx, reqEditors...)
 	if err != nil {
@@ -7866,10 +9412,23 @@ func (c *ClientWithResponses) ListApisWithResponse(ctx context.Context, reqEdito
 	return ParseListApisResponse(rsp)
 }
 
-// CreateApiWithBodyWithResponse performs a POST /tyk/apis (the `CreateApi` operationId) request,
-// with any type of body and a specified content type.
+// CreateApiWithBodyWithResponse Create an API definition
 //
-// Returns a wrapper object for the known response body format(s).
+// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+// reload.
+//
+// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+// on the gateway refuses with 500
+// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+//
+// The optional query parameters create the new API as a version of an existing base API.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 func (c *ClientWithResponses) CreateApiWithBodyWithResponse(ctx context.Context, params *CreateApiParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiResponse, error) {
 	rsp, err := c.CreateApiWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -7878,8 +9437,23 @@ func (c *ClientWithResponses) CreateApiWithBodyWithResponse(ctx context.Context,
 	return ParseCreateApiResponse(rsp)
 }
 
-// CreateApiWithResponse performs a POST /tyk/apis (the `CreateApi` operationId) request.
+// CreateApiWithResponse Create an API definition
+//
+// Validates the definition and writes it to `<app_path>/<api_id>.json`, replacing a file of the
+// same name. An empty `api_id` is replaced by a generated 32-character hex ID. Answers
+// `{"key":"<id>","status":"ok","action":"added"}`. The API is not served until the next hot
+// reload.
+//
+// A body that is not JSON gives 400 `Request malformed`; a definition that fails validation gives
+// 400 `Validation of API Definition failed. Reason: <first error>.`. When `use_db_app_configs` is
+// on the gateway refuses with 500
+// `Due to enabled use_db_app_configs, please use the Dashboard API`.
+//
+// The optional query parameters create the new API as a version of an existing base API.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/apis (the `CreateApi` operationId).
 func (c *ClientWithResponses) CreateApiWithResponse(ctx context.Context, params *CreateApiParams, body CreateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiResponse, error) {
 	rsp, err := c.CreateApi(ctx, params, body, reqEditors...)
 	if err != nil {
@@ -7888,9 +9462,13 @@ func (c *ClientWithResponses) CreateApiWithResponse(ctx context.Context, params 
 	return ParseCreateApiResponse(rsp)
 }
 
-// ListApisOASWithResponse performs a GET /tyk/apis/oas (the `ListApisOAS` operationId) request.
+// ListApisOASWithResponse List OAS API definitions
+//
+// Returns every API the gateway stores as an OpenAPI document with the Tyk vendor extension (`x-tyk-api-gateway`). With `mode=public` the extension is removed from each document.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/oas (the `ListApisOAS` operationId).
 func (c *ClientWithResponses) ListApisOASWithResponse(ctx context.Context, params *ListApisOASParams, reqEditors ...RequestEditorFn) (*ListApisOASResponse, error) {
 	rsp, err := c.ListApisOAS(ctx, params, reqEditors...)
 	if err != nil {
@@ -7899,10 +9477,13 @@ func (c *ClientWithResponses) ListApisOASWithResponse(ctx context.Context, param
 	return ParseListApisOASResponse(rsp)
 }
 
-// CreateApiOASWithBodyWithResponse performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request,
-// with any type of body and a specified content type.
+// CreateApiOASWithBodyWithResponse Create an OAS API definition
 //
-// Returns a wrapper object for the known response body format(s).
+// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 func (c *ClientWithResponses) CreateApiOASWithBodyWithResponse(ctx context.Context, params *CreateApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiOASResponse, error) {
 	rsp, err := c.CreateApiOASWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -7911,8 +9492,13 @@ func (c *ClientWithResponses) CreateApiOASWithBodyWithResponse(ctx context.Conte
 	return ParseCreateApiOASResponse(rsp)
 }
 
-// CreateApiOASWithResponse performs a POST /tyk/apis/oas (the `CreateApiOAS` operationId) request.
+// CreateApiOASWithResponse Create an OAS API definition
+//
+// Stores a new API given as an OpenAPI 3.0 document that already contains the Tyk vendor extension. The optional query parameters create it as a version of an existing base API. Answers `{"key":"<id>","status":"ok","action":"added"}`; the API is served after the next hot reload.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/apis/oas (the `CreateApiOAS` operationId).
 func (c *ClientWithResponses) CreateApiOASWithResponse(ctx context.Context, params *CreateApiOASParams, body CreateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiOASResponse, error) {
 	rsp, err := c.CreateApiOAS(ctx, params, body, reqEditors...)
 	if err != nil {
@@ -7921,9 +9507,13 @@ func (c *ClientWithResponses) CreateApiOASWithResponse(ctx context.Context, para
 	return ParseCreateApiOASResponse(rsp)
 }
 
-// DownloadApisOASPublicWithResponse performs a GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId) request.
+// DownloadApisOASPublicWithResponse Export all OAS API definitions
+//
+// Returns every OAS API as OpenAPI documents; `mode=public` removes the Tyk vendor extension from each.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/oas/export (the `DownloadApisOASPublic` operationId).
 func (c *ClientWithResponses) DownloadApisOASPublicWithResponse(ctx context.Context, params *DownloadApisOASPublicParams, reqEditors ...RequestEditorFn) (*DownloadApisOASPublicResponse, error) {
 	rsp, err := c.DownloadApisOASPublic(ctx, params, reqEditors...)
 	if err != nil {
@@ -7932,10 +9522,13 @@ func (c *ClientWithResponses) DownloadApisOASPublicWithResponse(ctx context.Cont
 	return ParseDownloadApisOASPublicResponse(rsp)
 }
 
-// ImportOASWithBodyWithResponse performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request,
-// with any type of body and a specified content type.
+// ImportOASWithBodyWithResponse Import a plain OpenAPI document
 //
-// Returns a wrapper object for the known response body format(s).
+// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 func (c *ClientWithResponses) ImportOASWithBodyWithResponse(ctx context.Context, params *ImportOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportOASResponse, error) {
 	rsp, err := c.ImportOASWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -7944,8 +9537,13 @@ func (c *ClientWithResponses) ImportOASWithBodyWithResponse(ctx context.Context,
 	return ParseImportOASResponse(rsp)
 }
 
-// ImportOASWithResponse performs a POST /tyk/apis/oas/import (the `ImportOAS` operationId) request.
+// ImportOASWithResponse Import a plain OpenAPI document
+//
+// Creates a new OAS API from an OpenAPI 3.0 document that has no Tyk vendor extension yet; the gateway generates the extension, steered by the query parameters. Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/apis/oas/import (the `ImportOAS` operationId).
 func (c *ClientWithResponses) ImportOASWithResponse(ctx context.Context, params *ImportOASParams, body ImportOASJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportOASResponse, error) {
 	rsp, err := c.ImportOAS(ctx, params, body, reqEditors...)
 	if err != nil {
@@ -7954,9 +9552,13 @@ func (c *ClientWithResponses) ImportOASWithResponse(ctx context.Context, params 
 	return ParseImportOASResponse(rsp)
 }
 
-// DeleteOASApiWithResponse performs a DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId) request.
+// DeleteOASApiWithResponse Delete an OAS API definition
+//
+// Removes the stored OAS API. It keeps being served until the next hot reload.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/apis/oas/{apiID} (the `DeleteOASApi` operationId).
 func (c *ClientWithResponses) DeleteOASApiWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*DeleteOASApiResponse, error) {
 	rsp, err := c.DeleteOASApi(ctx, apiID, reqEditors...)
 	if err != nil {
@@ -7965,9 +9567,13 @@ func (c *ClientWithResponses) DeleteOASApiWithResponse(ctx context.Context, apiI
 	return ParseDeleteOASApiResponse(rsp)
 }
 
-// ListApiOASWithResponse performs a GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId) request.
+// ListApiOASWithResponse Get an OAS API definition
+//
+// Returns one API as an OpenAPI document. With `mode=public` the Tyk vendor extension is removed. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/oas/{apiID} (the `ListApiOAS` operationId).
 func (c *ClientWithResponses) ListApiOASWithResponse(ctx context.Context, apiID string, params *ListApiOASParams, reqEditors ...RequestEditorFn) (*ListApiOASResponse, error) {
 	rsp, err := c.ListApiOAS(ctx, apiID, params, reqEditors...)
 	if err != nil {
@@ -7976,10 +9582,13 @@ func (c *ClientWithResponses) ListApiOASWithResponse(ctx context.Context, apiID 
 	return ParseListApiOASResponse(rsp)
 }
 
-// PatchApiOASWithBodyWithResponse performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request,
-// with any type of body and a specified content type.
+// PatchApiOASWithBodyWithResponse Patch an OAS API definition
 //
-// Returns a wrapper object for the known response body format(s).
+// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 func (c *ClientWithResponses) PatchApiOASWithBodyWithResponse(ctx context.Context, apiID string, params *PatchApiOASParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchApiOASResponse, error) {
 	rsp, err := c.PatchApiOASWithBody(ctx, apiID, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -7988,8 +9597,13 @@ func (c *ClientWithResponses) PatchApiOASWithBodyWithResponse(ctx context.Contex
 	return ParsePatchApiOASResponse(rsp)
 }
 
-// PatchApiOASWithResponse performs a PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId) request.
+// PatchApiOASWithResponse Patch an OAS API definition
+//
+// Replaces the OpenAPI part of a stored OAS API and, like import, can adjust the Tyk vendor extension from the query parameters (upstream URL, listen path, custom domain and the middleware switches). Refused with 500 when the gateway takes its API definitions from a Dashboard (`use_db_app_configs`).
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /tyk/apis/oas/{apiID} (the `PatchApiOAS` operationId).
 func (c *ClientWithResponses) PatchApiOASWithResponse(ctx context.Context, apiID string, params *PatchApiOASParams, body PatchApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchApiOASResponse, error) {
 	rsp, err := c.PatchApiOAS(ctx, apiID, params, body, reqEditors...)
 	if err != nil {
@@ -7998,10 +9612,13 @@ func (c *ClientWithResponses) PatchApiOASWithResponse(ctx context.Context, apiID
 	return ParsePatchApiOASResponse(rsp)
 }
 
-// UpdateApiOASWithBodyWithResponse performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request,
-// with any type of body and a specified content type.
+// UpdateApiOASWithBodyWithResponse Replace an OAS API definition
 //
-// Returns a wrapper object for the known response body format(s).
+// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 func (c *ClientWithResponses) UpdateApiOASWithBodyWithResponse(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApiOASResponse, error) {
 	rsp, err := c.UpdateApiOASWithBody(ctx, apiID, contentType, body, reqEditors...)
 	if err != nil {
@@ -8010,8 +9627,13 @@ func (c *ClientWithResponses) UpdateApiOASWithBodyWithResponse(ctx context.Conte
 	return ParseUpdateApiOASResponse(rsp)
 }
 
-// UpdateApiOASWithResponse performs a PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId) request.
+// UpdateApiOASWithResponse Replace an OAS API definition
+//
+// Overwrites a stored OAS API with the body, which must keep the same API ID. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change is served after the next hot reload.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/apis/oas/{apiID} (the `UpdateApiOAS` operationId).
 func (c *ClientWithResponses) UpdateApiOASWithResponse(ctx context.Context, apiID string, body UpdateApiOASJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApiOASResponse, error) {
 	rsp, err := c.UpdateApiOAS(ctx, apiID, body, reqEditors...)
 	if err != nil {
@@ -8020,9 +9642,13 @@ func (c *ClientWithResponses) UpdateApiOASWithResponse(ctx context.Context, apiI
 	return ParseUpdateApiOASResponse(rsp)
 }
 
-// DownloadApiOASPublicWithResponse performs a GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId) request.
+// DownloadApiOASPublicWithResponse Export an OAS API definition
+//
+// Returns one OAS API as a downloadable OpenAPI document; `mode=public` removes the Tyk vendor extension.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/oas/{apiID}/export (the `DownloadApiOASPublic` operationId).
 func (c *ClientWithResponses) DownloadApiOASPublicWithResponse(ctx context.Context, apiID string, params *DownloadApiOASPublicParams, reqEditors ...RequestEditorFn) (*DownloadApiOASPublicResponse, error) {
 	rsp, err := c.DownloadApiOASPublic(ctx, apiID, params, reqEditors...)
 	if err != nil {
@@ -8031,9 +9657,13 @@ func (c *ClientWithResponses) DownloadApiOASPublicWithResponse(ctx context.Conte
 	return ParseDownloadApiOASPublicResponse(rsp)
 }
 
-// ListOASApiVersionsWithResponse performs a GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId) request.
+// ListOASApiVersionsWithResponse List the versions of an OAS API
+//
+// Returns the versions linked to a base OAS API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/oas/{apiID}/versions (the `ListOASApiVersions` operationId).
 func (c *ClientWithResponses) ListOASApiVersionsWithResponse(ctx context.Context, apiID string, params *ListOASApiVersionsParams, reqEditors ...RequestEditorFn) (*ListOASApiVersionsResponse, error) {
 	rsp, err := c.ListOASApiVersions(ctx, apiID, params, reqEditors...)
 	if err != nil {
@@ -8042,9 +9672,13 @@ func (c *ClientWithResponses) ListOASApiVersionsWithResponse(ctx context.Context
 	return ParseListOASApiVersionsResponse(rsp)
 }
 
-// DeleteApiWithResponse performs a DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId) request.
+// DeleteApiWithResponse Delete an API definition
+//
+// Removes the stored definition file. A missing file gives 500 `Delete failed`. The API keeps being served until the next hot reload.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/apis/{apiID} (the `DeleteApi` operationId).
 func (c *ClientWithResponses) DeleteApiWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*DeleteApiResponse, error) {
 	rsp, err := c.DeleteApi(ctx, apiID, reqEditors...)
 	if err != nil {
@@ -8053,9 +9687,13 @@ func (c *ClientWithResponses) DeleteApiWithResponse(ctx context.Context, apiID s
 	return ParseDeleteApiResponse(rsp)
 }
 
-// GetApiWithResponse performs a GET /tyk/apis/{apiID} (the `GetApi` operationId) request.
+// GetApiWithResponse Get an API definition
+//
+// Returns one loaded classic API definition by its `api_id`, or 404 `API not found`. When the API is a version of another API, the header `x-tyk-base-api-id` names the base API.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/{apiID} (the `GetApi` operationId).
 func (c *ClientWithResponses) GetApiWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*GetApiResponse, error) {
 	rsp, err := c.GetApi(ctx, apiID, reqEditors...)
 	if err != nil {
@@ -8064,10 +9702,13 @@ func (c *ClientWithResponses) GetApiWithResponse(ctx context.Context, apiID stri
 	return ParseGetApiResponse(rsp)
 }
 
-// UpdateApiWithBodyWithResponse performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request,
-// with any type of body and a specified content type.
+// UpdateApiWithBodyWithResponse Replace an API definition
 //
-// Returns a wrapper object for the known response body format(s).
+// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 func (c *ClientWithResponses) UpdateApiWithBodyWithResponse(ctx context.Context, apiID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateApiResponse, error) {
 	rsp, err := c.UpdateApiWithBody(ctx, apiID, contentType, body, reqEditors...)
 	if err != nil {
@@ -8076,8 +9717,13 @@ func (c *ClientWithResponses) UpdateApiWithBodyWithResponse(ctx context.Context,
 	return ParseUpdateApiResponse(rsp)
 }
 
-// UpdateApiWithResponse performs a PUT /tyk/apis/{apiID} (the `UpdateApi` operationId) request.
+// UpdateApiWithResponse Replace an API definition
+//
+// Overwrites the stored definition of a loaded API with the body. The API must be loaded (else 404) and the body `api_id` must equal the path ID, else 400 `Request APIID does not match that in Definition! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`. The running gateway keeps the old definition until the next hot reload.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 func (c *ClientWithResponses) UpdateApiWithResponse(ctx context.Context, apiID string, body UpdateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApiResponse, error) {
 	rsp, err := c.UpdateApi(ctx, apiID, body, reqEditors...)
 	if err != nil {
@@ -8086,9 +9732,13 @@ func (c *ClientWithResponses) UpdateApiWithResponse(ctx context.Context, apiID s
 	return ParseUpdateApiResponse(rsp)
 }
 
-// ListApiVersionsWithResponse performs a GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId) request.
+// ListApiVersionsWithResponse List the versions of an API
+//
+// Returns the versions linked to a base API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/{apiID}/versions (the `ListApiVersions` operationId).
 func (c *ClientWithResponses) ListApiVersionsWithResponse(ctx context.Context, apiID string, params *ListApiVersionsParams, reqEditors ...RequestEditorFn) (*ListApiVersionsResponse, error) {
 	rsp, err := c.ListApiVersions(ctx, apiID, params, reqEditors...)
 	if err != nil {
@@ -8097,9 +9747,13 @@ func (c *ClientWithResponses) ListApiVersionsWithResponse(ctx context.Context, a
 	return ParseListApiVersionsResponse(rsp)
 }
 
-// InvalidateCacheWithResponse performs a DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId) request.
+// InvalidateCacheWithResponse Purge the response cache of an API
+//
+// Deletes every cached response stored for the API (Redis keys starting with `cache-<apiID>`) and answers `{"status":"ok","message":"cache invalidated"}`, also for an API ID that does not exist. A storage failure gives 500 `Cache invalidation failed`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/cache/{apiID} (the `InvalidateCache` operationId).
 func (c *ClientWithResponses) InvalidateCacheWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*InvalidateCacheResponse, error) {
 	rsp, err := c.InvalidateCache(ctx, apiID, reqEditors...)
 	if err != nil {
@@ -8108,9 +9762,13 @@ func (c *ClientWithResponses) InvalidateCacheWithResponse(ctx context.Context, a
 	return ParseInvalidateCacheResponse(rsp)
 }
 
-// DeleteCertsWithResponse performs a DELETE /tyk/certs (the `DeleteCerts` operationId) request.
+// DeleteCertsWithResponse Delete a certificate
+//
+// Removes the certificate and always answers `{"status":"ok","message":"removed"}`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/certs (the `DeleteCerts` operationId).
 func (c *ClientWithResponses) DeleteCertsWithResponse(ctx context.Context, params *DeleteCertsParams, reqEditors ...RequestEditorFn) (*DeleteCertsResponse, error) {
 	rsp, err := c.DeleteCerts(ctx, params, reqEditors...)
 	if err != nil {
@@ -8119,9 +9777,13 @@ func (c *ClientWithResponses) DeleteCertsWithResponse(ctx context.Context, param
 	return ParseDeleteCertsResponse(rsp)
 }
 
-// ListCertsWithResponse performs a GET /tyk/certs (the `ListCerts` operationId) request.
+// ListCertsWithResponse List certificates
+//
+// Without `certID`, lists the IDs of the certificates stored for the organisation as `{"certs":[...]}` (`null` when there are none); `mode=detailed` lists a summary of each instead. With `certID` (one ID or a comma-separated list) returns the details of those certificates as an array, with `null` for unknown IDs.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/certs (the `ListCerts` operationId).
 func (c *ClientWithResponses) ListCertsWithResponse(ctx context.Context, params *ListCertsParams, reqEditors ...RequestEditorFn) (*ListCertsResponse, error) {
 	rsp, err := c.ListCerts(ctx, params, reqEditors...)
 	if err != nil {
@@ -8130,10 +9792,13 @@ func (c *ClientWithResponses) ListCertsWithResponse(ctx context.Context, params 
 	return ParseListCertsResponse(rsp)
 }
 
-// AddCertWithBodyWithResponse performs a POST /tyk/certs (the `AddCert` operationId) request,
-// with any type of body and a specified content type.
+// AddCertWithBodyWithResponse Store a certificate
 //
-// Returns a wrapper object for the known response body format(s).
+// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 func (c *ClientWithResponses) AddCertWithBodyWithResponse(ctx context.Context, params *AddCertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCertResponse, error) {
 	rsp, err := c.AddCertWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -8142,8 +9807,13 @@ func (c *ClientWithResponses) AddCertWithBodyWithResponse(ctx context.Context, p
 	return ParseAddCertResponse(rsp)
 }
 
-// AddCertWithTextBodyWithResponse performs a POST /tyk/certs (the `AddCert` operationId) request.
+// AddCertWithTextBodyWithResponse Store a certificate
+//
+// Stores a PEM-encoded certificate, optionally together with its private key. The ID is the organisation ID followed by the SHA-256 fingerprint in hex. Answers `{"id":"<id>","status":"ok","message":"Certificate added"}`. A body that is not PEM gives 403 `Failed to decode certificate. It should be PEM encoded.`; an already stored certificate gives 403 `Certificate with <id> id already exists`.
+//
 // Takes a body of the `text/plain` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/certs (the `AddCert` operationId).
 func (c *ClientWithResponses) AddCertWithTextBodyWithResponse(ctx context.Context, params *AddCertParams, body AddCertTextRequestBody, reqEditors ...RequestEditorFn) (*AddCertResponse, error) {
 	rsp, err := c.AddCertWithTextBody(ctx, params, body, reqEditors...)
 	if err != nil {
@@ -8152,9 +9822,13 @@ func (c *ClientWithResponses) AddCertWithTextBodyWithResponse(ctx context.Contex
 	return ParseAddCertResponse(rsp)
 }
 
-// ListKeysWithResponse performs a GET /tyk/keys (the `ListKeys` operationId) request.
+// ListKeysWithResponse List keys
+//
+// Returns the IDs of all stored keys as `{"keys":[...]}`, unordered. When keys are stored hashed the list is only available if `enable_hashed_keys_listing` is on (it then holds hashes); otherwise the answer is 404 `Hashed key listing is disabled in config (enable_hashed_keys_listing)`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/keys (the `ListKeys` operationId).
 func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error) {
 	rsp, err := c.ListKeys(ctx, reqEditors...)
 	if err != nil {
@@ -8163,10 +9837,20 @@ func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, reqEdito
 	return ParseListKeysResponse(rsp)
 }
 
-// AddKeyWithBodyWithResponse performs a POST /tyk/keys (the `AddKey` operationId) request,
-// with any type of body and a specified content type.
+// AddKeyWithBodyWithResponse Create a key with a generated ID
 //
-// Returns a wrapper object for the known response body format(s).
+// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+// when keys are hashed.
+//
+// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+// `allow_master_keys`) or a policy that cannot be applied gives 500
+// `Failed to create key, ensure security settings are correct.`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 func (c *ClientWithResponses) AddKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddKeyResponse, error) {
 	rsp, err := c.AddKeyWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -8175,8 +9859,20 @@ func (c *ClientWithResponses) AddKeyWithBodyWithResponse(ctx context.Context, co
 	return ParseAddKeyResponse(rsp)
 }
 
-// AddKeyWithResponse performs a POST /tyk/keys (the `AddKey` operationId) request.
+// AddKeyWithResponse Create a key with a generated ID
+//
+// Stores the session in the body under a newly generated key ID, built from the session `org_id`
+// and a random UUID. The quota is reset, policies are applied and the key is written once per API
+// in `access_rights`. Answers `{"key":"<id>","status":"ok","action":"added"}`, plus `key_hash`
+// when keys are hashed.
+//
+// A body that is not JSON gives 400 `Request malformed`. Empty `access_rights` (without
+// `allow_master_keys`) or a policy that cannot be applied gives 500
+// `Failed to create key, ensure security settings are correct.`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 func (c *ClientWithResponses) AddKeyWithResponse(ctx context.Context, body AddKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddKeyResponse, error) {
 	rsp, err := c.AddKey(ctx, body, reqEditors...)
 	if err != nil {
@@ -8185,9 +9881,13 @@ func (c *ClientWithResponses) AddKeyWithResponse(ctx context.Context, body AddKe
 	return ParseAddKeyResponse(rsp)
 }
 
-// DeleteKeyWithResponse performs a DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId) request.
+// DeleteKeyWithResponse Delete a key
+//
+// Deletes the key and resets its quota counters, answering `{"key":"<id>","status":"ok","action":"deleted"}`. An unknown key gives 404 `There is no such key found`; a custom key stored as `<org_id><name>` needs `org_id` in the query to be found by its short name.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/keys/{keyID} (the `DeleteKey` operationId).
 func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyID string, params *DeleteKeyParams, reqEditors ...RequestEditorFn) (*DeleteKeyResponse, error) {
 	rsp, err := c.DeleteKey(ctx, keyID, params, reqEditors...)
 	if err != nil {
@@ -8196,9 +9896,13 @@ func (c *ClientWithResponses) DeleteKeyWithResponse(ctx context.Context, keyID s
 	return ParseDeleteKeyResponse(rsp)
 }
 
-// GetKeyWithResponse performs a GET /tyk/keys/{keyID} (the `GetKey` operationId) request.
+// GetKeyWithResponse Get a key
+//
+// Returns the session of a key after its policies have been applied, with `quota_remaining` (session level and per API) taken from the live quota counters. A basic-auth password is blanked. Unknown keys give 404 `Key not found`; `hashed` while hashing is off gives 400 `Key requested by hash but key hashing is not enabled`. A custom key stored as `<org_id><name>` is found by its short name only when `org_id` or `api_id` is also given in the query.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/keys/{keyID} (the `GetKey` operationId).
 func (c *ClientWithResponses) GetKeyWithResponse(ctx context.Context, keyID string, params *GetKeyParams, reqEditors ...RequestEditorFn) (*GetKeyResponse, error) {
 	rsp, err := c.GetKey(ctx, keyID, params, reqEditors...)
 	if err != nil {
@@ -8207,10 +9911,13 @@ func (c *ClientWithResponses) GetKeyWithResponse(ctx context.Context, keyID stri
 	return ParseGetKeyResponse(rsp)
 }
 
-// CreateCustomKeyWithBodyWithResponse performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request,
-// with any type of body and a specified content type.
+// CreateCustomKeyWithBodyWithResponse Create or import a key with a chosen ID
 //
-// Returns a wrapper object for the known response body format(s).
+// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 func (c *ClientWithResponses) CreateCustomKeyWithBodyWithResponse(ctx context.Context, keyID string, params *CreateCustomKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCustomKeyResponse, error) {
 	rsp, err := c.CreateCustomKeyWithBody(ctx, keyID, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -8219,8 +9926,13 @@ func (c *ClientWithResponses) CreateCustomKeyWithBodyWithResponse(ctx context.Co
 	return ParseCreateCustomKeyResponse(rsp)
 }
 
-// CreateCustomKeyWithResponse performs a POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId) request.
+// CreateCustomKeyWithResponse Create or import a key with a chosen ID
+//
+// Stores the session in the body under the given name. With the default (legacy) key format the stored ID is the session `org_id` followed by the name, e.g. `org1mycustomkey`, and that ID is returned. An existing key of that ID is overwritten without a check. Answers `{"key":"<id>","status":"ok","action":"added"}`; a body that is not JSON gives 400 `Request malformed`. Unless `suppress_reset=1`, quotas are reset.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/{keyID} (the `CreateCustomKey` operationId).
 func (c *ClientWithResponses) CreateCustomKeyWithResponse(ctx context.Context, keyID string, params *CreateCustomKeyParams, body CreateCustomKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCustomKeyResponse, error) {
 	rsp, err := c.CreateCustomKey(ctx, keyID, params, body, reqEditors...)
 	if err != nil {
@@ -8229,10 +9941,13 @@ func (c *ClientWithResponses) CreateCustomKeyWithResponse(ctx context.Context, k
 	return ParseCreateCustomKeyResponse(rsp)
 }
 
-// UpdateKeyWithBodyWithResponse performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request,
-// with any type of body and a specified content type.
+// UpdateKeyWithBodyWithResponse Replace a key
 //
-// Returns a wrapper object for the known response body format(s).
+// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 func (c *ClientWithResponses) UpdateKeyWithBodyWithResponse(ctx context.Context, keyID string, params *UpdateKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateKeyResponse, error) {
 	rsp, err := c.UpdateKeyWithBody(ctx, keyID, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -8241,8 +9956,13 @@ func (c *ClientWithResponses) UpdateKeyWithBodyWithResponse(ctx context.Context,
 	return ParseUpdateKeyResponse(rsp)
 }
 
-// UpdateKeyWithResponse performs a PUT /tyk/keys/{keyID} (the `UpdateKey` operationId) request.
+// UpdateKeyWithResponse Replace a key
+//
+// Replaces the stored session with the body (fields are not merged; `date_created` is kept). Unless `suppress_reset=1`, the quota counters are reset and `quota_renews` and `last_updated` restart. Answers `{"key":"<id>","status":"ok","action":"modified"}`. An unknown key gives 404 `Key is not found`; an empty or invalid body gives 400 `Request malformed`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/keys/{keyID} (the `UpdateKey` operationId).
 func (c *ClientWithResponses) UpdateKeyWithResponse(ctx context.Context, keyID string, params *UpdateKeyParams, body UpdateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateKeyResponse, error) {
 	rsp, err := c.UpdateKey(ctx, keyID, params, body, reqEditors...)
 	if err != nil {
@@ -8251,10 +9971,13 @@ func (c *ClientWithResponses) UpdateKeyWithResponse(ctx context.Context, keyID s
 	return ParseUpdateKeyResponse(rsp)
 }
 
-// AuthorizeClientWithBodyWithResponse performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request,
-// with any type of body and a specified content type.
+// AuthorizeClientWithBodyWithResponse Issue an OAuth authorisation code
 //
-// Returns a wrapper object for the known response body format(s).
+// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 func (c *ClientWithResponses) AuthorizeClientWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AuthorizeClientResponse, error) {
 	rsp, err := c.AuthorizeClientWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -8263,8 +9986,13 @@ func (c *ClientWithResponses) AuthorizeClientWithBodyWithResponse(ctx context.Co
 	return ParseAuthorizeClientResponse(rsp)
 }
 
-// AuthorizeClientWithFormdataBodyWithResponse performs a POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId) request.
+// AuthorizeClientWithFormdataBodyWithResponse Issue an OAuth authorisation code
+//
+// Used by the identity provider after the user has consented: creates an authorisation code for a registered client and answers with it and the URL to redirect the user to, `{"code":"...","redirect_to":"<redirect_uri>?code=..."}`. Requires the secret header.
+//
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/authorize-client/ (the `AuthorizeClient` operationId).
 func (c *ClientWithResponses) AuthorizeClientWithFormdataBodyWithResponse(ctx context.Context, body AuthorizeClientFormdataRequestBody, reqEditors ...RequestEditorFn) (*AuthorizeClientResponse, error) {
 	rsp, err := c.AuthorizeClientWithFormdataBody(ctx, body, reqEditors...)
 	if err != nil {
@@ -8273,10 +10001,13 @@ func (c *ClientWithResponses) AuthorizeClientWithFormdataBodyWithResponse(ctx co
 	return ParseAuthorizeClientResponse(rsp)
 }
 
-// CreateOAuthClientWithBodyWithResponse performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request,
-// with any type of body and a specified content type.
+// CreateOAuthClientWithBodyWithResponse Register an OAuth client
 //
-// Returns a wrapper object for the known response body format(s).
+// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 func (c *ClientWithResponses) CreateOAuthClientWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateOAuthClientResponse, error) {
 	rsp, err := c.CreateOAuthClientWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -8285,8 +10016,13 @@ func (c *ClientWithResponses) CreateOAuthClientWithBodyWithResponse(ctx context.
 	return ParseCreateOAuthClientResponse(rsp)
 }
 
-// CreateOAuthClientWithResponse performs a POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId) request.
+// CreateOAuthClientWithResponse Register an OAuth client
+//
+// Registers a client for one OAuth API (`api_id`), or for every OAuth or JWT API of a policy (`policy_id`). A missing `client_id` is generated (32 hex characters), as is a missing `secret`. Unknown API: 400 `API doesn't exist`; API without OAuth: 400 `API is not OAuth2`; unknown policy: 400 `Policy doesn't exist`. Returns the stored client, secret included.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/clients/create (the `CreateOAuthClient` operationId).
 func (c *ClientWithResponses) CreateOAuthClientWithResponse(ctx context.Context, body CreateOAuthClientJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateOAuthClientResponse, error) {
 	rsp, err := c.CreateOAuthClient(ctx, body, reqEditors...)
 	if err != nil {
@@ -8295,9 +10031,13 @@ func (c *ClientWithResponses) CreateOAuthClientWithResponse(ctx context.Context,
 	return ParseCreateOAuthClientResponse(rsp)
 }
 
-// ListOAuthClientsWithResponse performs a GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId) request.
+// ListOAuthClientsWithResponse List the OAuth clients of an API
+//
+// Returns the clients registered for the API as an array; an unknown API gives 404 with the body `null`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/oauth/clients/{apiID} (the `ListOAuthClients` operationId).
 func (c *ClientWithResponses) ListOAuthClientsWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*ListOAuthClientsResponse, error) {
 	rsp, err := c.ListOAuthClients(ctx, apiID, reqEditors...)
 	if err != nil {
@@ -8306,9 +10046,13 @@ func (c *ClientWithResponses) ListOAuthClientsWithResponse(ctx context.Context, 
 	return ParseListOAuthClientsResponse(rsp)
 }
 
-// UpdateoAuthClientWithResponse performs a PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId) request.
+// UpdateoAuthClientWithResponse Update an OAuth client
+//
+// Changes the redirect URI, policy, metadata and description of a registered client. Changing the policy revokes the tokens issued under the old one.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/oauth/clients/{apiID} (the `UpdateoAuthClient` operationId).
 func (c *ClientWithResponses) UpdateoAuthClientWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*UpdateoAuthClientResponse, error) {
 	rsp, err := c.UpdateoAuthClient(ctx, apiID, reqEditors...)
 	if err != nil {
@@ -8317,9 +10061,13 @@ func (c *ClientWithResponses) UpdateoAuthClientWithResponse(ctx context.Context,
 	return ParseUpdateoAuthClientResponse(rsp)
 }
 
-// DeleteOAuthClientWithResponse performs a DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId) request.
+// DeleteOAuthClientWithResponse Delete an OAuth client
+//
+// Removes the client and answers `{"key":"<id>","status":"ok","action":"deleted"}`. Tokens already issued to it stay valid until they expire.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/oauth/clients/{apiID}/{keyName} (the `DeleteOAuthClient` operationId).
 func (c *ClientWithResponses) DeleteOAuthClientWithResponse(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*DeleteOAuthClientResponse, error) {
 	rsp, err := c.DeleteOAuthClient(ctx, apiID, keyName, reqEditors...)
 	if err != nil {
@@ -8328,9 +10076,13 @@ func (c *ClientWithResponses) DeleteOAuthClientWithResponse(ctx context.Context,
 	return ParseDeleteOAuthClientResponse(rsp)
 }
 
-// GetOAuthClientWithResponse performs a GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId) request.
+// GetOAuthClientWithResponse Get an OAuth client
+//
+// Returns one registered client of the API, or 404 `OAuth Client ID not found`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName} (the `GetOAuthClient` operationId).
 func (c *ClientWithResponses) GetOAuthClientWithResponse(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*GetOAuthClientResponse, error) {
 	rsp, err := c.GetOAuthClient(ctx, apiID, keyName, reqEditors...)
 	if err != nil {
@@ -8339,9 +10091,13 @@ func (c *ClientWithResponses) GetOAuthClientWithResponse(ctx context.Context, ap
 	return ParseGetOAuthClientResponse(rsp)
 }
 
-// GetOAuthClientTokensWithResponse performs a GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId) request.
+// GetOAuthClientTokensWithResponse List the tokens of an OAuth client
+//
+// Returns the tokens issued to the client for the API, each with its expiry time.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/oauth/clients/{apiID}/{keyName}/tokens (the `GetOAuthClientTokens` operationId).
 func (c *ClientWithResponses) GetOAuthClientTokensWithResponse(ctx context.Context, apiID string, keyName string, reqEditors ...RequestEditorFn) (*GetOAuthClientTokensResponse, error) {
 	rsp, err := c.GetOAuthClientTokens(ctx, apiID, keyName, reqEditors...)
 	if err != nil {
@@ -8350,9 +10106,13 @@ func (c *ClientWithResponses) GetOAuthClientTokensWithResponse(ctx context.Conte
 	return ParseGetOAuthClientTokensResponse(rsp)
 }
 
-// InvalidateOAuthRefreshWithResponse performs a DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId) request.
+// InvalidateOAuthRefreshWithResponse Invalidate an OAuth refresh token
+//
+// Deletes one refresh token of an API so it can no longer be exchanged. `api_id` is required (400 `Missing parameter api_id`). Answers `{"key":"<id>","status":"ok","action":"deleted"}`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/oauth/refresh/{keyName} (the `InvalidateOAuthRefresh` operationId).
 func (c *ClientWithResponses) InvalidateOAuthRefreshWithResponse(ctx context.Context, keyName string, params *InvalidateOAuthRefreshParams, reqEditors ...RequestEditorFn) (*InvalidateOAuthRefreshResponse, error) {
 	rsp, err := c.InvalidateOAuthRefresh(ctx, keyName, params, reqEditors...)
 	if err != nil {
@@ -8361,10 +10121,13 @@ func (c *ClientWithResponses) InvalidateOAuthRefreshWithResponse(ctx context.Con
 	return ParseInvalidateOAuthRefreshResponse(rsp)
 }
 
-// RevokeSingleTokenWithBodyWithResponse performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request,
-// with any type of body and a specified content type.
+// RevokeSingleTokenWithBodyWithResponse Revoke one OAuth token
 //
-// Returns a wrapper object for the known response body format(s).
+// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 func (c *ClientWithResponses) RevokeSingleTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeSingleTokenResponse, error) {
 	rsp, err := c.RevokeSingleTokenWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -8373,8 +10136,13 @@ func (c *ClientWithResponses) RevokeSingleTokenWithBodyWithResponse(ctx context.
 	return ParseRevokeSingleTokenResponse(rsp)
 }
 
-// RevokeSingleTokenWithFormdataBodyWithResponse performs a POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId) request.
+// RevokeSingleTokenWithFormdataBodyWithResponse Revoke one OAuth token
+//
+// Revokes an access or refresh token of a client (form fields `token`, `token_type_hint`, `client_id`). Missing token: 400 `token is required`; missing client: 400 `client_id is required`; unknown client: 400 `oauth client doesn't exist`. Success answers `token revoked successfully`.
+//
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/revoke (the `RevokeSingleToken` operationId).
 func (c *ClientWithResponses) RevokeSingleTokenWithFormdataBodyWithResponse(ctx context.Context, body RevokeSingleTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*RevokeSingleTokenResponse, error) {
 	rsp, err := c.RevokeSingleTokenWithFormdataBody(ctx, body, reqEditors...)
 	if err != nil {
@@ -8383,10 +10151,13 @@ func (c *ClientWithResponses) RevokeSingleTokenWithFormdataBodyWithResponse(ctx 
 	return ParseRevokeSingleTokenResponse(rsp)
 }
 
-// RevokeAllTokensWithBodyWithResponse performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request,
-// with any type of body and a specified content type.
+// RevokeAllTokensWithBodyWithResponse Revoke all tokens of an OAuth client
 //
-// Returns a wrapper object for the known response body format(s).
+// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 func (c *ClientWithResponses) RevokeAllTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAllTokensResponse, error) {
 	rsp, err := c.RevokeAllTokensWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -8395,8 +10166,13 @@ func (c *ClientWithResponses) RevokeAllTokensWithBodyWithResponse(ctx context.Co
 	return ParseRevokeAllTokensResponse(rsp)
 }
 
-// RevokeAllTokensWithFormdataBodyWithResponse performs a POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId) request.
+// RevokeAllTokensWithFormdataBodyWithResponse Revoke all tokens of an OAuth client
+//
+// Revokes every token issued to the client, identified by `client_id` and `client_secret`. Success answers `tokens revoked successfully`; an unknown client gives 404 `oauth client doesn't exist`.
+//
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/oauth/revoke_all (the `RevokeAllTokens` operationId).
 func (c *ClientWithResponses) RevokeAllTokensWithFormdataBodyWithResponse(ctx context.Context, body RevokeAllTokensFormdataRequestBody, reqEditors ...RequestEditorFn) (*RevokeAllTokensResponse, error) {
 	rsp, err := c.RevokeAllTokensWithFormdataBody(ctx, body, reqEditors...)
 	if err != nil {
@@ -8405,9 +10181,13 @@ func (c *ClientWithResponses) RevokeAllTokensWithFormdataBodyWithResponse(ctx co
 	return ParseRevokeAllTokensResponse(rsp)
 }
 
-// ListOrgKeysWithResponse performs a GET /tyk/org/keys (the `ListOrgKeys` operationId) request.
+// ListOrgKeysWithResponse List organisation sessions
+//
+// Returns the IDs of the stored organisation sessions as `{"keys":[...]}`. With no API loaded the answer is 404 `ORG not found`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
 func (c *ClientWithResponses) ListOrgKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOrgKeysResponse, error) {
 	rsp, err := c.ListOrgKeys(ctx, reqEditors...)
 	if err != nil {
@@ -8416,9 +10196,13 @@ func (c *ClientWithResponses) ListOrgKeysWithResponse(ctx context.Context, reqEd
 	return ParseListOrgKeysResponse(rsp)
 }
 
-// DeleteOrgKeyWithResponse performs a DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId) request.
+// DeleteOrgKeyWithResponse Delete an organisation session
+//
+// Removes the organisation session, which lifts the organisation-wide limits (keys of the organisation are untouched). Answers `{"key":"<id>","status":"ok","action":"deleted"}`; a session that did not exist gives 400 `Failed to remove the key`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/org/keys/{keyID} (the `DeleteOrgKey` operationId).
 func (c *ClientWithResponses) DeleteOrgKeyWithResponse(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*DeleteOrgKeyResponse, error) {
 	rsp, err := c.DeleteOrgKey(ctx, keyID, reqEditors...)
 	if err != nil {
@@ -8427,9 +10211,13 @@ func (c *ClientWithResponses) DeleteOrgKeyWithResponse(ctx context.Context, keyI
 	return ParseDeleteOrgKeyResponse(rsp)
 }
 
-// GetOrgKeyWithResponse performs a GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId) request.
+// GetOrgKeyWithResponse Get an organisation session
+//
+// Returns the session of an organisation, or 404 `Org not found`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/org/keys/{keyID} (the `GetOrgKey` operationId).
 func (c *ClientWithResponses) GetOrgKeyWithResponse(ctx context.Context, keyID string, reqEditors ...RequestEditorFn) (*GetOrgKeyResponse, error) {
 	rsp, err := c.GetOrgKey(ctx, keyID, reqEditors...)
 	if err != nil {
@@ -8438,10 +10226,13 @@ func (c *ClientWithResponses) GetOrgKeyWithResponse(ctx context.Context, keyID s
 	return ParseGetOrgKeyResponse(rsp)
 }
 
-// AddOrgKeyWithBodyWithResponse performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request,
-// with any type of body and a specified content type.
+// AddOrgKeyWithBodyWithResponse Create an organisation session
 //
-// Returns a wrapper object for the known response body format(s).
+// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 func (c *ClientWithResponses) AddOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error) {
 	rsp, err := c.AddOrgKeyWithBody(ctx, keyID, contentType, body, reqEditors...)
 	if err != nil {
@@ -8450,8 +10241,13 @@ func (c *ClientWithResponses) AddOrgKeyWithBodyWithResponse(ctx context.Context,
 	return ParseAddOrgKeyResponse(rsp)
 }
 
-// AddOrgKeyWithResponse performs a POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId) request.
+// AddOrgKeyWithResponse Create an organisation session
+//
+// Stores the body as the session of the organisation in the path (`is_inactive`, `rate`, `per`, `quota_max`, `quota_renewal_rate`, `data_expires` and `monitor` are the fields that matter). Answers `{"key":"<id>","status":"ok","action":"added"}` with the organisation ID as key. A body that is not JSON gives 400 `Request malformed`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
 func (c *ClientWithResponses) AddOrgKeyWithResponse(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error) {
 	rsp, err := c.AddOrgKey(ctx, keyID, body, reqEditors...)
 	if err != nil {
@@ -8460,10 +10256,13 @@ func (c *ClientWithResponses) AddOrgKeyWithResponse(ctx context.Context, keyID s
 	return ParseAddOrgKeyResponse(rsp)
 }
 
-// UpdateOrgKeyWithBodyWithResponse performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request,
-// with any type of body and a specified content type.
+// UpdateOrgKeyWithBodyWithResponse Replace an organisation session
 //
-// Returns a wrapper object for the known response body format(s).
+// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 func (c *ClientWithResponses) UpdateOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, params *UpdateOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateOrgKeyResponse, error) {
 	rsp, err := c.UpdateOrgKeyWithBody(ctx, keyID, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -8472,8 +10271,13 @@ func (c *ClientWithResponses) UpdateOrgKeyWithBodyWithResponse(ctx context.Conte
 	return ParseUpdateOrgKeyResponse(rsp)
 }
 
-// UpdateOrgKeyWithResponse performs a PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId) request.
+// UpdateOrgKeyWithResponse Replace an organisation session
+//
+// Replaces the session of the organisation with the body; `reset_quota=1` also resets the organisation quota counter. Answers `{"key":"<id>","status":"ok","action":"modified"}`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/org/keys/{keyID} (the `UpdateOrgKey` operationId).
 func (c *ClientWithResponses) UpdateOrgKeyWithResponse(ctx context.Context, keyID string, params *UpdateOrgKeyParams, body UpdateOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOrgKeyResponse, error) {
 	rsp, err := c.UpdateOrgKey(ctx, keyID, params, body, reqEditors...)
 	if err != nil {
@@ -8482,9 +10286,13 @@ func (c *ClientWithResponses) UpdateOrgKeyWithResponse(ctx context.Context, keyI
 	return ParseUpdateOrgKeyResponse(rsp)
 }
 
-// ListPoliciesWithResponse performs a GET /tyk/policies (the `ListPolicies` operationId) request.
+// ListPoliciesWithResponse List policies
+//
+// Returns every loaded policy as a JSON array, in no particular order.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/policies (the `ListPolicies` operationId).
 func (c *ClientWithResponses) ListPoliciesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListPoliciesResponse, error) {
 	rsp, err := c.ListPolicies(ctx, reqEditors...)
 	if err != nil {
@@ -8493,10 +10301,13 @@ func (c *ClientWithResponses) ListPoliciesWithResponse(ctx context.Context, reqE
 	return ParseListPoliciesResponse(rsp)
 }
 
-// AddPolicyWithBodyWithResponse performs a POST /tyk/policies (the `AddPolicy` operationId) request,
-// with any type of body and a specified content type.
+// AddPolicyWithBodyWithResponse Create a policy
 //
-// Returns a wrapper object for the known response body format(s).
+// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 func (c *ClientWithResponses) AddPolicyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPolicyResponse, error) {
 	rsp, err := c.AddPolicyWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -8505,8 +10316,13 @@ func (c *ClientWithResponses) AddPolicyWithBodyWithResponse(ctx context.Context,
 	return ParseAddPolicyResponse(rsp)
 }
 
-// AddPolicyWithResponse performs a POST /tyk/policies (the `AddPolicy` operationId) request.
+// AddPolicyWithResponse Create a policy
+//
+// Writes the policy to `<policy_path>/<id>.json`, using the body `id` as given (no ID is generated). Answers `{"key":"<id>","status":"ok","action":"added"}`. The policy is usable after the next hot reload. A body that is not JSON gives 400 `Request malformed`; a write failure gives 500 `Failed to create file!`, and a gateway that loads policies from a Dashboard refuses with 500 `Due to enabled service policy source, please use the Dashboard API`.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/policies (the `AddPolicy` operationId).
 func (c *ClientWithResponses) AddPolicyWithResponse(ctx context.Context, body AddPolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPolicyResponse, error) {
 	rsp, err := c.AddPolicy(ctx, body, reqEditors...)
 	if err != nil {
@@ -8515,9 +10331,13 @@ func (c *ClientWithResponses) AddPolicyWithResponse(ctx context.Context, body Ad
 	return ParseAddPolicyResponse(rsp)
 }
 
-// DeletePolicyWithResponse performs a DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId) request.
+// DeletePolicyWithResponse Delete a policy
+//
+// Removes the policy file and answers `{"key":"<id>","status":"ok","action":"deleted"}`. A missing file gives 500 `Delete failed`. Loaded policies only change at the next hot reload.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tyk/policies/{polID} (the `DeletePolicy` operationId).
 func (c *ClientWithResponses) DeletePolicyWithResponse(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*DeletePolicyResponse, error) {
 	rsp, err := c.DeletePolicy(ctx, polID, reqEditors...)
 	if err != nil {
@@ -8526,9 +10346,13 @@ func (c *ClientWithResponses) DeletePolicyWithResponse(ctx context.Context, polI
 	return ParseDeletePolicyResponse(rsp)
 }
 
-// GetPolicyWithResponse performs a GET /tyk/policies/{polID} (the `GetPolicy` operationId) request.
+// GetPolicyWithResponse Get a policy
+//
+// Returns one loaded policy by ID, or 404 `Policy not found`. A policy written through this API is only found after the next hot reload.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/policies/{polID} (the `GetPolicy` operationId).
 func (c *ClientWithResponses) GetPolicyWithResponse(ctx context.Context, polID string, reqEditors ...RequestEditorFn) (*GetPolicyResponse, error) {
 	rsp, err := c.GetPolicy(ctx, polID, reqEditors...)
 	if err != nil {
@@ -8537,10 +10361,13 @@ func (c *ClientWithResponses) GetPolicyWithResponse(ctx context.Context, polID s
 	return ParseGetPolicyResponse(rsp)
 }
 
-// UpdatePolicyWithBodyWithResponse performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request,
-// with any type of body and a specified content type.
+// UpdatePolicyWithBodyWithResponse Replace a policy
 //
-// Returns a wrapper object for the known response body format(s).
+// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 func (c *ClientWithResponses) UpdatePolicyWithBodyWithResponse(ctx context.Context, polID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePolicyResponse, error) {
 	rsp, err := c.UpdatePolicyWithBody(ctx, polID, contentType, body, reqEditors...)
 	if err != nil {
@@ -8549,8 +10376,13 @@ func (c *ClientWithResponses) UpdatePolicyWithBodyWithResponse(ctx context.Conte
 	return ParseUpdatePolicyResponse(rsp)
 }
 
-// UpdatePolicyWithResponse performs a PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId) request.
+// UpdatePolicyWithResponse Replace a policy
+//
+// Overwrites the policy file with the body. The body `id` must equal the path ID, else 400 `Request ID does not match that in policy! For Update operations these must match.`. Answers `{"key":"<id>","status":"ok","action":"modified"}`; the change applies after the next hot reload.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tyk/policies/{polID} (the `UpdatePolicy` operationId).
 func (c *ClientWithResponses) UpdatePolicyWithResponse(ctx context.Context, polID string, body UpdatePolicyJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePolicyResponse, error) {
 	rsp, err := c.UpdatePolicy(ctx, polID, body, reqEditors...)
 	if err != nil {
@@ -8559,9 +10391,13 @@ func (c *ClientWithResponses) UpdatePolicyWithResponse(ctx context.Context, polI
 	return ParseUpdatePolicyResponse(rsp)
 }
 
-// HotReloadWithResponse performs a GET /tyk/reload/ (the `HotReload` operationId) request.
+// HotReloadWithResponse Reload this gateway
+//
+// Queues a reload of policies and API definitions and answers `{"status":"ok","message":""}` at once; with `block=true` the answer is sent after the reload has finished. Reload requests that arrive within one reload tick are served by a single reload, and requests in flight are not interrupted.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/reload/ (the `HotReload` operationId).
 func (c *ClientWithResponses) HotReloadWithResponse(ctx context.Context, params *HotReloadParams, reqEditors ...RequestEditorFn) (*HotReloadResponse, error) {
 	rsp, err := c.HotReload(ctx, params, reqEditors...)
 	if err != nil {
@@ -8570,9 +10406,13 @@ func (c *ClientWithResponses) HotReloadWithResponse(ctx context.Context, params 
 	return ParseHotReloadResponse(rsp)
 }
 
-// HotReloadGroupWithResponse performs a GET /tyk/reload/group (the `HotReloadGroup` operationId) request.
+// HotReloadGroupWithResponse Reload every gateway of the cluster
+//
+// Publishes a signed `GroupReload` message on the Redis channel `tyk.cluster.notifications`; every subscribed gateway (this one included) that accepts the signature reloads. Answers `{"status":"ok","message":""}` without waiting for the reloads.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/reload/group (the `HotReloadGroup` operationId).
 func (c *ClientWithResponses) HotReloadGroupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HotReloadGroupResponse, error) {
 	rsp, err := c.HotReloadGroup(ctx, reqEditors...)
 	if err != nil {
@@ -8581,9 +10421,13 @@ func (c *ClientWithResponses) HotReloadGroupWithResponse(ctx context.Context, re
 	return ParseHotReloadGroupResponse(rsp)
 }
 
-// GetSchemaWithResponse performs a GET /tyk/schema (the `GetSchema` operationId) request.
+// GetSchemaWithResponse Get the OAS API schema
+//
+// Returns the JSON schema that OAS API definitions (with the Tyk vendor extension) are validated against, for the OpenAPI version given in `oasVersion`.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/schema (the `GetSchema` operationId).
 func (c *ClientWithResponses) GetSchemaWithResponse(ctx context.Context, params *GetSchemaParams, reqEditors ...RequestEditorFn) (*GetSchemaResponse, error) {
 	rsp, err := c.GetSchema(ctx, params, reqEditors...)
 	if err != nil {
@@ -8592,9 +10436,13 @@ func (c *ClientWithResponses) GetSchemaWithResponse(ctx context.Context, params 
 	return ParseGetSchemaResponse(rsp)
 }
 
-// BatchWithResponse performs a POST /{listen_path}/tyk/batch (the `Batch` operationId) request.
+// BatchWithResponse Send a batch of requests to an API
+//
+// Served on the data plane at the API listen path followed by `/tyk/batch/` when the API has `enable_batch_request_support`. The body lists requests (`{"requests":[{"method","relative_url","headers","body"}],"suppress_parallel_execution":false}`); each is sent through the full middleware chain of the API and needs its own credentials. The answer is an array of `{"relative_url","code","headers","body"}`, in completion order unless parallel execution is suppressed. A malformed body gives 400 `Batch request malformed`. The batch endpoint itself needs no secret.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /{listen_path}/tyk/batch (the `Batch` operationId).
 func (c *ClientWithResponses) BatchWithResponse(ctx context.Context, listenPath string, reqEditors ...RequestEditorFn) (*BatchResponse, error) {
 	rsp, err := c.Batch(ctx, listenPath, reqEditors...)
 	if err != nil {
@@ -10087,157 +11935,157 @@ func ParseBatchResponse(rsp *http.Response) (*BatchResponse, error) {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-
+	// Hello Health check
 	// (GET /hello)
 	Hello(w http.ResponseWriter, r *http.Request)
-
+	// ListApis List API definitions
 	// (GET /tyk/apis)
 	ListApis(w http.ResponseWriter, r *http.Request)
-
+	// CreateApi Create an API definition
 	// (POST /tyk/apis)
 	CreateApi(w http.ResponseWriter, r *http.Request, params CreateApiParams)
-
+	// ListApisOAS List OAS API definitions
 	// (GET /tyk/apis/oas)
 	ListApisOAS(w http.ResponseWriter, r *http.Request, params ListApisOASParams)
-
+	// CreateApiOAS Create an OAS API definition
 	// (POST /tyk/apis/oas)
 	CreateApiOAS(w http.ResponseWriter, r *http.Request, params CreateApiOASParams)
-
+	// DownloadApisOASPublic Export all OAS API definitions
 	// (GET /tyk/apis/oas/export)
 	DownloadApisOASPublic(w http.ResponseWriter, r *http.Request, params DownloadApisOASPublicParams)
-
+	// ImportOAS Import a plain OpenAPI document
 	// (POST /tyk/apis/oas/import)
 	ImportOAS(w http.ResponseWriter, r *http.Request, params ImportOASParams)
-
+	// DeleteOASApi Delete an OAS API definition
 	// (DELETE /tyk/apis/oas/{apiID})
 	DeleteOASApi(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// ListApiOAS Get an OAS API definition
 	// (GET /tyk/apis/oas/{apiID})
 	ListApiOAS(w http.ResponseWriter, r *http.Request, apiID string, params ListApiOASParams)
-
+	// PatchApiOAS Patch an OAS API definition
 	// (PATCH /tyk/apis/oas/{apiID})
 	PatchApiOAS(w http.ResponseWriter, r *http.Request, apiID string, params PatchApiOASParams)
-
+	// UpdateApiOAS Replace an OAS API definition
 	// (PUT /tyk/apis/oas/{apiID})
 	UpdateApiOAS(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// DownloadApiOASPublic Export an OAS API definition
 	// (GET /tyk/apis/oas/{apiID}/export)
 	DownloadApiOASPublic(w http.ResponseWriter, r *http.Request, apiID string, params DownloadApiOASPublicParams)
-
+	// ListOASApiVersions List the versions of an OAS API
 	// (GET /tyk/apis/oas/{apiID}/versions)
 	ListOASApiVersions(w http.ResponseWriter, r *http.Request, apiID string, params ListOASApiVersionsParams)
-
+	// DeleteApi Delete an API definition
 	// (DELETE /tyk/apis/{apiID})
 	DeleteApi(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// GetApi Get an API definition
 	// (GET /tyk/apis/{apiID})
 	GetApi(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// UpdateApi Replace an API definition
 	// (PUT /tyk/apis/{apiID})
 	UpdateApi(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// ListApiVersions List the versions of an API
 	// (GET /tyk/apis/{apiID}/versions)
 	ListApiVersions(w http.ResponseWriter, r *http.Request, apiID string, params ListApiVersionsParams)
-
+	// InvalidateCache Purge the response cache of an API
 	// (DELETE /tyk/cache/{apiID})
 	InvalidateCache(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// DeleteCerts Delete a certificate
 	// (DELETE /tyk/certs)
 	DeleteCerts(w http.ResponseWriter, r *http.Request, params DeleteCertsParams)
-
+	// ListCerts List certificates
 	// (GET /tyk/certs)
 	ListCerts(w http.ResponseWriter, r *http.Request, params ListCertsParams)
-
+	// AddCert Store a certificate
 	// (POST /tyk/certs)
 	AddCert(w http.ResponseWriter, r *http.Request, params AddCertParams)
-
+	// ListKeys List keys
 	// (GET /tyk/keys)
 	ListKeys(w http.ResponseWriter, r *http.Request)
-
+	// AddKey Create a key with a generated ID
 	// (POST /tyk/keys)
 	AddKey(w http.ResponseWriter, r *http.Request)
-
+	// DeleteKey Delete a key
 	// (DELETE /tyk/keys/{keyID})
 	DeleteKey(w http.ResponseWriter, r *http.Request, keyID string, params DeleteKeyParams)
-
+	// GetKey Get a key
 	// (GET /tyk/keys/{keyID})
 	GetKey(w http.ResponseWriter, r *http.Request, keyID string, params GetKeyParams)
-
+	// CreateCustomKey Create or import a key with a chosen ID
 	// (POST /tyk/keys/{keyID})
 	CreateCustomKey(w http.ResponseWriter, r *http.Request, keyID string, params CreateCustomKeyParams)
-
+	// UpdateKey Replace a key
 	// (PUT /tyk/keys/{keyID})
 	UpdateKey(w http.ResponseWriter, r *http.Request, keyID string, params UpdateKeyParams)
-
+	// AuthorizeClient Issue an OAuth authorisation code
 	// (POST /tyk/oauth/authorize-client/)
 	AuthorizeClient(w http.ResponseWriter, r *http.Request)
-
+	// CreateOAuthClient Register an OAuth client
 	// (POST /tyk/oauth/clients/create)
 	CreateOAuthClient(w http.ResponseWriter, r *http.Request)
-
+	// ListOAuthClients List the OAuth clients of an API
 	// (GET /tyk/oauth/clients/{apiID})
 	ListOAuthClients(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// UpdateoAuthClient Update an OAuth client
 	// (PUT /tyk/oauth/clients/{apiID})
 	UpdateoAuthClient(w http.ResponseWriter, r *http.Request, apiID string)
-
+	// DeleteOAuthClient Delete an OAuth client
 	// (DELETE /tyk/oauth/clients/{apiID}/{keyName})
 	DeleteOAuthClient(w http.ResponseWriter, r *http.Request, apiID string, keyName string)
-
+	// GetOAuthClient Get an OAuth client
 	// (GET /tyk/oauth/clients/{apiID}/{keyName})
 	GetOAuthClient(w http.ResponseWriter, r *http.Request, apiID string, keyName string)
-
+	// GetOAuthClientTokens List the tokens of an OAuth client
 	// (GET /tyk/oauth/clients/{apiID}/{keyName}/tokens)
 	GetOAuthClientTokens(w http.ResponseWriter, r *http.Request, apiID string, keyName string)
-
+	// InvalidateOAuthRefresh Invalidate an OAuth refresh token
 	// (DELETE /tyk/oauth/refresh/{keyName})
 	InvalidateOAuthRefresh(w http.ResponseWriter, r *http.Request, keyName string, params InvalidateOAuthRefreshParams)
-
+	// RevokeSingleToken Revoke one OAuth token
 	// (POST /tyk/oauth/revoke)
 	RevokeSingleToken(w http.ResponseWriter, r *http.Request)
-
+	// RevokeAllTokens Revoke all tokens of an OAuth client
 	// (POST /tyk/oauth/revoke_all)
 	RevokeAllTokens(w http.ResponseWriter, r *http.Request)
-
+	// ListOrgKeys List organisation sessions
 	// (GET /tyk/org/keys)
 	ListOrgKeys(w http.ResponseWriter, r *http.Request)
-
+	// DeleteOrgKey Delete an organisation session
 	// (DELETE /tyk/org/keys/{keyID})
 	DeleteOrgKey(w http.ResponseWriter, r *http.Request, keyID string)
-
+	// GetOrgKey Get an organisation session
 	// (GET /tyk/org/keys/{keyID})
 	GetOrgKey(w http.ResponseWriter, r *http.Request, keyID string)
-
+	// AddOrgKey Create an organisation session
 	// (POST /tyk/org/keys/{keyID})
 	AddOrgKey(w http.ResponseWriter, r *http.Request, keyID string)
-
+	// UpdateOrgKey Replace an organisation session
 	// (PUT /tyk/org/keys/{keyID})
 	UpdateOrgKey(w http.ResponseWriter, r *http.Request, keyID string, params UpdateOrgKeyParams)
-
+	// ListPolicies List policies
 	// (GET /tyk/policies)
 	ListPolicies(w http.ResponseWriter, r *http.Request)
-
+	// AddPolicy Create a policy
 	// (POST /tyk/policies)
 	AddPolicy(w http.ResponseWriter, r *http.Request)
-
+	// DeletePolicy Delete a policy
 	// (DELETE /tyk/policies/{polID})
 	DeletePolicy(w http.ResponseWriter, r *http.Request, polID string)
-
+	// GetPolicy Get a policy
 	// (GET /tyk/policies/{polID})
 	GetPolicy(w http.ResponseWriter, r *http.Request, polID string)
-
+	// UpdatePolicy Replace a policy
 	// (PUT /tyk/policies/{polID})
 	UpdatePolicy(w http.ResponseWriter, r *http.Request, polID string)
-
+	// HotReload Reload this gateway
 	// (GET /tyk/reload/)
 	HotReload(w http.ResponseWriter, r *http.Request, params HotReloadParams)
-
+	// HotReloadGroup Reload every gateway of the cluster
 	// (GET /tyk/reload/group)
 	HotReloadGroup(w http.ResponseWriter, r *http.Request)
-
+	// GetSchema Get the OAS API schema
 	// (GET /tyk/schema)
 	GetSchema(w http.ResponseWriter, r *http.Request, params GetSchemaParams)
-
+	// Batch Send a batch of requests to an API
 	// (POST /{listen_path}/tyk/batch)
 	Batch(w http.ResponseWriter, r *http.Request, listenPath string)
 }
@@ -13709,157 +15557,157 @@ func (response Batch200JSONResponse) VisitBatchResponse(w http.ResponseWriter) e
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
-
+	// Hello Health check
 	// (GET /hello)
 	Hello(ctx context.Context, request HelloRequestObject) (HelloResponseObject, error)
-
+	// ListApis List API definitions
 	// (GET /tyk/apis)
 	ListApis(ctx context.Context, request ListApisRequestObject) (ListApisResponseObject, error)
-
+	// CreateApi Create an API definition
 	// (POST /tyk/apis)
 	CreateApi(ctx context.Context, request CreateApiRequestObject) (CreateApiResponseObject, error)
-
+	// ListApisOAS List OAS API definitions
 	// (GET /tyk/apis/oas)
 	ListApisOAS(ctx context.Context, request ListApisOASRequestObject) (ListApisOASResponseObject, error)
-
+	// CreateApiOAS Create an OAS API definition
 	// (POST /tyk/apis/oas)
 	CreateApiOAS(ctx context.Context, request CreateApiOASRequestObject) (CreateApiOASResponseObject, error)
-
+	// DownloadApisOASPublic Export all OAS API definitions
 	// (GET /tyk/apis/oas/export)
 	DownloadApisOASPublic(ctx context.Context, request DownloadApisOASPublicRequestObject) (DownloadApisOASPublicResponseObject, error)
-
+	// ImportOAS Import a plain OpenAPI document
 	// (POST /tyk/apis/oas/import)
 	ImportOAS(ctx context.Context, request ImportOASRequestObject) (ImportOASResponseObject, error)
-
+	// DeleteOASApi Delete an OAS API definition
 	// (DELETE /tyk/apis/oas/{apiID})
 	DeleteOASApi(ctx context.Context, request DeleteOASApiRequestObject) (DeleteOASApiResponseObject, error)
-
+	// ListApiOAS Get an OAS API definition
 	// (GET /tyk/apis/oas/{apiID})
 	ListApiOAS(ctx context.Context, request ListApiOASRequestObject) (ListApiOASResponseObject, error)
-
+	// PatchApiOAS Patch an OAS API definition
 	// (PATCH /tyk/apis/oas/{apiID})
 	PatchApiOAS(ctx context.Context, request PatchApiOASRequestObject) (PatchApiOASResponseObject, error)
-
+	// UpdateApiOAS Replace an OAS API definition
 	// (PUT /tyk/apis/oas/{apiID})
 	UpdateApiOAS(ctx context.Context, request UpdateApiOASRequestObject) (UpdateApiOASResponseObject, error)
-
+	// DownloadApiOASPublic Export an OAS API definition
 	// (GET /tyk/apis/oas/{apiID}/export)
 	DownloadApiOASPublic(ctx context.Context, request DownloadApiOASPublicRequestObject) (DownloadApiOASPublicResponseObject, error)
-
+	// ListOASApiVersions List the versions of an OAS API
 	// (GET /tyk/apis/oas/{apiID}/versions)
 	ListOASApiVersions(ctx context.Context, request ListOASApiVersionsRequestObject) (ListOASApiVersionsResponseObject, error)
-
+	// DeleteApi Delete an API definition
 	// (DELETE /tyk/apis/{apiID})
 	DeleteApi(ctx context.Context, request DeleteApiRequestObject) (DeleteApiResponseObject, error)
-
+	// GetApi Get an API definition
 	// (GET /tyk/apis/{apiID})
 	GetApi(ctx context.Context, request GetApiRequestObject) (GetApiResponseObject, error)
-
+	// UpdateApi Replace an API definition
 	// (PUT /tyk/apis/{apiID})
 	UpdateApi(ctx context.Context, request UpdateApiRequestObject) (UpdateApiResponseObject, error)
-
+	// ListApiVersions List the versions of an API
 	// (GET /tyk/apis/{apiID}/versions)
 	ListApiVersions(ctx context.Context, request ListApiVersionsRequestObject) (ListApiVersionsResponseObject, error)
-
+	// InvalidateCache Purge the response cache of an API
 	// (DELETE /tyk/cache/{apiID})
 	InvalidateCache(ctx context.Context, request InvalidateCacheRequestObject) (InvalidateCacheResponseObject, error)
-
+	// DeleteCerts Delete a certificate
 	// (DELETE /tyk/certs)
 	DeleteCerts(ctx context.Context, request DeleteCertsRequestObject) (DeleteCertsResponseObject, error)
-
+	// ListCerts List certificates
 	// (GET /tyk/certs)
 	ListCerts(ctx context.Context, request ListCertsRequestObject) (ListCertsResponseObject, error)
-
+	// AddCert Store a certificate
 	// (POST /tyk/certs)
 	AddCert(ctx context.Context, request AddCertRequestObject) (AddCertResponseObject, error)
-
+	// ListKeys List keys
 	// (GET /tyk/keys)
 	ListKeys(ctx context.Context, request ListKeysRequestObject) (ListKeysResponseObject, error)
-
+	// AddKey Create a key with a generated ID
 	// (POST /tyk/keys)
 	AddKey(ctx context.Context, request AddKeyRequestObject) (AddKeyResponseObject, error)
-
+	// DeleteKey Delete a key
 	// (DELETE /tyk/keys/{keyID})
 	DeleteKey(ctx context.Context, request DeleteKeyRequestObject) (DeleteKeyResponseObject, error)
-
+	// GetKey Get a key
 	// (GET /tyk/keys/{keyID})
 	GetKey(ctx context.Context, request GetKeyRequestObject) (GetKeyResponseObject, error)
-
+	// CreateCustomKey Create or import a key with a chosen ID
 	// (POST /tyk/keys/{keyID})
 	CreateCustomKey(ctx context.Context, request CreateCustomKeyRequestObject) (CreateCustomKeyResponseObject, error)
-
+	// UpdateKey Replace a key
 	// (PUT /tyk/keys/{keyID})
 	UpdateKey(ctx context.Context, request UpdateKeyRequestObject) (UpdateKeyResponseObject, error)
-
+	// AuthorizeClient Issue an OAuth authorisation code
 	// (POST /tyk/oauth/authorize-client/)
 	AuthorizeClient(ctx context.Context, request AuthorizeClientRequestObject) (AuthorizeClientResponseObject, error)
-
+	// CreateOAuthClient Register an OAuth client
 	// (POST /tyk/oauth/clients/create)
 	CreateOAuthClient(ctx context.Context, request CreateOAuthClientRequestObject) (CreateOAuthClientResponseObject, error)
-
+	// ListOAuthClients List the OAuth clients of an API
 	// (GET /tyk/oauth/clients/{apiID})
 	ListOAuthClients(ctx context.Context, request ListOAuthClientsRequestObject) (ListOAuthClientsResponseObject, error)
-
+	// UpdateoAuthClient Update an OAuth client
 	// (PUT /tyk/oauth/clients/{apiID})
 	UpdateoAuthClient(ctx context.Context, request UpdateoAuthClientRequestObject) (UpdateoAuthClientResponseObject, error)
-
+	// DeleteOAuthClient Delete an OAuth client
 	// (DELETE /tyk/oauth/clients/{apiID}/{keyName})
 	DeleteOAuthClient(ctx context.Context, request DeleteOAuthClientRequestObject) (DeleteOAuthClientResponseObject, error)
-
+	// GetOAuthClient Get an OAuth client
 	// (GET /tyk/oauth/clients/{apiID}/{keyName})
 	GetOAuthClient(ctx context.Context, request GetOAuthClientRequestObject) (GetOAuthClientResponseObject, error)
-
+	// GetOAuthClientTokens List the tokens of an OAuth client
 	// (GET /tyk/oauth/clients/{apiID}/{keyName}/tokens)
 	GetOAuthClientTokens(ctx context.Context, request GetOAuthClientTokensRequestObject) (GetOAuthClientTokensResponseObject, error)
-
+	// InvalidateOAuthRefresh Invalidate an OAuth refresh token
 	// (DELETE /tyk/oauth/refresh/{keyName})
 	InvalidateOAuthRefresh(ctx context.Context, request InvalidateOAuthRefreshRequestObject) (InvalidateOAuthRefreshResponseObject, error)
-
+	// RevokeSingleToken Revoke one OAuth token
 	// (POST /tyk/oauth/revoke)
 	RevokeSingleToken(ctx context.Context, request RevokeSingleTokenRequestObject) (RevokeSingleTokenResponseObject, error)
-
+	// RevokeAllTokens Revoke all tokens of an OAuth client
 	// (POST /tyk/oauth/revoke_all)
 	RevokeAllTokens(ctx context.Context, request RevokeAllTokensRequestObject) (RevokeAllTokensResponseObject, error)
-
+	// ListOrgKeys List organisation sessions
 	// (GET /tyk/org/keys)
 	ListOrgKeys(ctx context.Context, request ListOrgKeysRequestObject) (ListOrgKeysResponseObject, error)
-
+	// DeleteOrgKey Delete an organisation session
 	// (DELETE /tyk/org/keys/{keyID})
 	DeleteOrgKey(ctx context.Context, request DeleteOrgKeyRequestObject) (DeleteOrgKeyResponseObject, error)
-
+	// GetOrgKey Get an organisation session
 	// (GET /tyk/org/keys/{keyID})
 	GetOrgKey(ctx context.Context, request GetOrgKeyRequestObject) (GetOrgKeyResponseObject, error)
-
+	// AddOrgKey Create an organisation session
 	// (POST /tyk/org/keys/{keyID})
 	AddOrgKey(ctx context.Context, request AddOrgKeyRequestObject) (AddOrgKeyResponseObject, error)
-
+	// UpdateOrgKey Replace an organisation session
 	// (PUT /tyk/org/keys/{keyID})
 	UpdateOrgKey(ctx context.Context, request UpdateOrgKeyRequestObject) (UpdateOrgKeyResponseObject, error)
-
+	// ListPolicies List policies
 	// (GET /tyk/policies)
 	ListPolicies(ctx context.Context, request ListPoliciesRequestObject) (ListPoliciesResponseObject, error)
-
+	// AddPolicy Create a policy
 	// (POST /tyk/policies)
 	AddPolicy(ctx context.Context, request AddPolicyRequestObject) (AddPolicyResponseObject, error)
-
+	// DeletePolicy Delete a policy
 	// (DELETE /tyk/policies/{polID})
 	DeletePolicy(ctx context.Context, request DeletePolicyRequestObject) (DeletePolicyResponseObject, error)
-
+	// GetPolicy Get a policy
 	// (GET /tyk/policies/{polID})
 	GetPolicy(ctx context.Context, request GetPolicyRequestObject) (GetPolicyResponseObject, error)
-
+	// UpdatePolicy Replace a policy
 	// (PUT /tyk/policies/{polID})
 	UpdatePolicy(ctx context.Context, request UpdatePolicyRequestObject) (UpdatePolicyResponseObject, error)
-
+	// HotReload Reload this gateway
 	// (GET /tyk/reload/)
 	HotReload(ctx context.Context, request HotReloadRequestObject) (HotReloadResponseObject, error)
-
+	// HotReloadGroup Reload every gateway of the cluster
 	// (GET /tyk/reload/group)
 	HotReloadGroup(ctx context.Context, request HotReloadGroupRequestObject) (HotReloadGroupResponseObject, error)
-
+	// GetSchema Get the OAS API schema
 	// (GET /tyk/schema)
 	GetSchema(ctx context.Context, request GetSchemaRequestObject) (GetSchemaResponseObject, error)
-
+	// Batch Send a batch of requests to an API
 	// (POST /{listen_path}/tyk/batch)
 	Batch(ctx context.Context, request BatchRequestObject) (BatchResponseObject, error)
 }
@@ -15407,129 +17255,362 @@ func (sh *strictHandler) Batch(w http.ResponseWriter, r *http.Request, listenPat
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D1dc9u2sn8lw3sflTo9J6cPeZPltFHjD9VS0jvTyXBgEpYQUQQLgrbVjP/7HSwAEiRBAtSH4576LbF2",
-	"F8ACWOw3vwUR3WQ0xSnPg3ffggwxtMEcM/jfOIpwni+2GRb/I2nwLvizwGwbjIIUbXDwLkAVxCjIoxXe",
-	"IAGK02ITvPsjICnHLEVJMArwg/rnl1HAgWKQc0bSZfD4OArGSULvz0nOOwcqAcxx/pfh2+Bd8D8n1SpO",
-	"5K/5ySmlCUbpb4LOTCxLDpSR6VnnIPCjOYBlpgVf4ZSTCHFC005Kdaj95jwpck43Z3SDSOeAkQnTvwLB",
-	"RZzOEF91EUsqiH5SFzRaX+M8o2neeUQ2Jsx+jJhjxKLVAj90HpO8guif+acs5wyjzafr8y5ahQHST+wz",
-	"SkiMOL7Gfxa4+wzfNcD2YcbjKGCKqfWLe0pjIv8U0ZTjFGaDsixRZ/Hkay6Prd/YV+K8TxKCU76ga5zK",
-	"oWOcR4xk8gYEi6uzK+CDQgLRMZuOk2SCGSe3YmR8inISyakymom/q1liJkUP4XiTu6bTJvhYihPEGBLc",
-	"fni9pK8VyydA/bECojdfccQFVmuGXpNrbP4egxsjzzniRX6B8xwtcXsWJG6P3B5peiYIbyoifQh6LLFp",
-	"MLgLQU6xczFn+JakREvE+vQnV9fz9l9BoIcRw7GQkygxZ3AjD3xjCvBGTAyEx5GkguNwhVGsHq2dtmos",
-	"6XxQZAzKG8xXNN6b8oUiY1CmjCxJujflK0UGruVNsXTy8QygHkcBTtFNgp3w7yWYQHjIaH4Abr+XdAxu",
-	"b9BDqI7tLWUbxIN3Qnn46W1QEhK6xBKz5kFGD2N5jimIozzMUJ7zFaPFcuVc2pXEmRko1hOOIk7u3Jwa",
-	"SzBjj0m29/5OZ/LUZCR0C4LxbCrlgFBAXMJUiHYNG2aM3pEYMx+kmYK9wBwJAjcoxyGBe8m3mlIc3mx9",
-	"iAnl8b3QFyUhEoV67nWBcUPjLWzuPWVxyPASP2QudpzSeDtTKNcSQ4wiKBU5ZgOofMoxqyhEKFrhkPNk",
-	"+IGdCNTF4hzuK8nF1QoFOTGs8+ZK+IkChxvJGYp4eMvoJhTrct9mifEzoxuxLst5byxebIk+KTcJitag",
-	"He53tE8rOup4S46qO+zUAgSwuruA3HjEd36tSyKCKCg94WFoA63WCDS9JcswRhzUMBTH8IKiZFY7+C1p",
-	"1LddE6B5huTFlFZBuCFxnOB7xLCLsxcl5BxH8JzbqIQ3RRonTiVD2i0VyVOJBQ9Vt7qwxlsX4Y94K6gk",
-	"tDLC+sDPNRxoO4xkYaaMn96bMhegYAS57shnzHJCU0MJMi73nwXlyPdq/wbABjZDHIcJ2RDuS+IacXwO",
-	"CIIMDVPKQ3Hl124C9JLyBYACqrY3+3irLE6AT3mYYy4XHNJUKHeIY49hUz7HHJaeX6UTiVXqJ+EN4tEq",
-	"ZNJoCvMiyyjjnlrLqcBV9tZcYVaUwUJ64OEdYrknwYlE+Yyk3lISyhiNcJ6Xb5cXqZlE0tJVESNZWMpZ",
-	"n1dBUptmpyZSjdz9inA8lNzvAum8Re7rvS/vf/19YeDlZJkiXjAcRiscrf1nMteIE40niN4J2bxCQqAw",
-	"53vxXkB/kMBCZ5FCUmm0hOEQpSjZchLlIbrlUgca9qq/BzpjTWYMVB5HwTKhNyhp3OK+qf4CCLU7vNqg",
-	"KNQKJUqWlBG+2uz+GH3YoEjpluOKWnOgKKHROszX+L7GjZgWwhgoB0iLzU2LG8YIE0FmLqg8jpQh2+tu",
-	"APEqVdjSeeg6J1MN+DgKvt7zUL3coJXeEpw4teZff1/IF3p6dopy/DPgKGLyhOQhEmIC/DeEpm2+FF7H",
-	"5NffF/Kk5GP+uaSm2SOGK7XoQbOfKqzW7EmeF+LUHGjyUyDXNXfx0tzgW8rwYUa7pPwUyNmHy2hCoq3k",
-	"USixnIyaAQ6w6FL8UZHKI5rhMEoQ2fhSmguUicBoE+JUT26DskyJOod617q6Vk1DD7ygciUXir4enixT",
-	"ki6V08JnFRJBeidKKmuSheuasWm/eILAmmQfSYVKCxZ5sU8CPmrnaD+CZnFKlQLtYyVcmsAXKEVLKZMp",
-	"2LsbLLUyi1dKXBiIa4RiTv7OSRkuUdoGxES8DPwqylJzD4lZUkb+wkNnofGGT0RjVnMRnErokqQhwzFh",
-	"4kC6PBCayLlAu9ZYLhX6Sgz1L+1QoBlOSexrDl5lOJ2eGfYgZUsPX8kVW8qHJiNpiuMwK24SEoVrvM0P",
-	"dl9nQHoGlD8KwmI4Rh+2Fl+zUG/CFc15iJaIpDkPi4yTDQ45zrlbPwX16APN+VhifwLkBeAaBoU0gPIE",
-	"5StfiwIMoTlgVPpcQlEc3qAEpZG/LndOUXxa4ggTDiJNTXvMbsVVQSlgIs4xu8OSYdIh6ZzETCEJLknn",
-	"I5iEmN2RCIcxySN6h5nTazWXCGcaXqqTBWsYmfa19dia9RVyxJaYA5WdVb0F0MgNcgVLXIyWSJ+uwUXF",
-	"GUpzbXDVDyycYx+CMwGo6OV5EkYkW+3jPp7PzydAYl4Q5UoRZEma40gYGPB+3WFGbt3usPn8fKrwxFP2",
-	"WWIpihuSCjq58jHUNJgff3JpMPP5+QVJlW/AKQAXJaNdkMDOwAgAhsr4pMz/ldAR2ZlGdfC8BS/ZjnOx",
-	"uDAht1hIm+GG01xSONcEDKK+HmlFoumUzpNaLMQe1UpkJEReWHjttDfOfV3FS6cdbRwt946KLNDSiIhw",
-	"tNyLFBDRIeyWF/Mgj5uOoTf9ms1ny/bOtcRa3w4LeQ3P21XTB2p1tgpISBUpfaztWSjDv4CZ7mX0y3e2",
-	"bfozLFd6j6TVP4z2tcT+HUkfwKHfKC8vshOsoWIUOQ7rEZzeS/Qpx7XggkBf422C89wH96MEldqzxt8U",
-	"vEBJyJPcew4XgLI4n5vzABvhXz7oUnEt8UBx9cIDpVXj5RylMWKx96znCkFPWj1Tpfiqn/YY36Ii4eZj",
-	"1uvUleDl0wWGl0bG7uVdUo2LY2NyvZKn7zArYtP0lgZ+rvjc22cPArwjq+Fce+waik9DWHj5xGZSKkjn",
-	"+AY9DBcJ4CC/QA8VGYY3iKRK/d6B2HWJb5BM8b3yWO5MFUhcKy++QTffhyLc8da0vHivp5JjHt5slW/G",
-	"/chjfrqVbhZA3lDKdZi2V7XSztt5idF/FCs4cQ5XjHKe4BDcn3coGb7chSIx1RRMsgxztq180cN2Q1O+",
-	"FkSUg7rj7qj7dWF1s8DrC0/RWT1CVCkeNvu93yksfs0bossKZfc4VXLq0v67daHw+vRlP2l3TsGSoZ6k",
-	"eYYjP8/Np+vznZJEMuLl7hzPptoD5xXEKEVnQ/bvpMv2SPRyA0xXl428wc/WBu2b4GVkdnnYwmAGWxdi",
-	"TXoBk0QaFn47VfCVNCL0hkWUrgn2Qp4AqEaEjFIvPMhJ1WhlnM+poZZxvTIaJzQhw1Lx0YMM26OkAMvw",
-	"QpaQCg8W7IOmcnBHZUJvWFt0L7pOFS5X330atEE7oXHHqW6mYtnO9uFSS7RhrY+Eb5YYzB+MbMrQEoc4",
-	"XZLUfTwk9HsAliS6GFVmkHUxqeUOtwG2s6yrQgbOCjy6RUmO29ULI5nSZd8Amda0xluZaua8gQL8I95C",
-	"plmVFlU6eiIaNyIBrvfbYSpDIlWabLV7ZwIDQB6xTwSpihv5eHA7cmk0B68qb7+NiShJwhzdYp0J4uER",
-	"F3jjJJmjW737Rq5ZRFPOaBJynrT9x927M5Foi8V55UH+bruk8hDJBtOC75qLqLCNbBbxZ98kFoCtcCuP",
-	"k8lkT2KlQ8lgdMeBcRcWxGkOr9fuL/vZ5fwSCDyOghXKw4yRO6u62sh+QPlMQqo8NbdGphIe8rzALIyc",
-	"9jmE4dnkUlvmpf+qN4ZKeembqiL1HlgyBg8SvIAN8JjhXEKKKTq2zy43D7t5tyRdYpYxkjrDlz8boE+6",
-	"7a73MFuTByMM/tR77j89634TFhWEnzKM1j26ypFenFHAMC9YGnIaakfqji7fayC0oMq9WjI3R5sswTv4",
-	"N+YKUZroOF/RJA4zzCJVuTXY8pckZoqCdTfep/GMkpT37UOIIr6Py+59GmdqjBWNteroUC9XNB5HZRR/",
-	"P5WiPgFJ1ipDLDNtm2Eluv+ax1X+tFLgBz7OSm1uBKTsDlsVhjJCUAeJ8JTxKCuH7VmVbWfPna4urr34",
-	"8q92yg8cpzGOxe7mc2xxwaL4DqURrrQMNbJfEWGprzucK3IQrY0oIxVyc4fFr2oXzqMyogxeaUVst6ID",
-	"gQ2iMpLiN7yR8ndAuWVbbjvGrCE0M9BDrG6I/wwgHd24WK4JVDns78ux4B1nsdaT/Qf/gFis1GOPoQ1o",
-	"GJMsU8pktOTQp2SqSDccol7D6GxZn2GMxFr1LEA+iBBk/lyU4nChET3GbWDIVAPyl0qhHpLkIBP/yV8+",
-	"112AlW7Lpzqv7aNacth/TLzJEq1KO4dTxM2RrKkLvRcD4KfpV1kkNGTgymquhv/65xD+SqRffxsy6q+/",
-	"NUcszfXjD112P6hNYfj4O2xz/9BPue96JtX+FywJGb5nhA/Ibv10fX4tcTwGr4Br3lrdAcFrQO2wFbqI",
-	"x5Aa/Nf5FZjnd4TxYoB0/izhfUZSlB9HAdT3HE0lKQuB7Mpas2LloOHyfeK91skylK1sQbsWZPPtf1J7",
-	"dWePnpjxVdGxUx9Qvup0f9uuts0OCq1R1VYd/FVqih4U15oGHMQ2GcdmA4EYJ5jjvXPwzoCM2ZjgSf3g",
-	"zUQ3axG8T7n6UY3B4VzxCIzCsjujo9NY1a1TNu8oMalDdZ7zmvr7hJfatiqbZvy0coZ6lgotqB7Auo6y",
-	"xLsvE2JIoc8w596fBWE4VHnDTul0LeFV2rBzRYzc2RytNSDj4NmSXaoeDU7jrHXOjSYP98Td06N5BSp0",
-	"ygw/yUECwuVInemiNSbpjgL2JAdId/VvT9CotS83yRNbwoOTPsTm1vnhm/stTisdoHl1raHnVZpR6Q8S",
-	"40AwWWeJHnPAj3irk0szho86mow0DDaIdhiqUkpsZ/US38s6YKORW+OoDkuwUpXIHg28VPlx0Gyu5krU",
-	"rUDls4yaBQydqRzaZ6wqVd1zlKmQco66GjAsGPFbm64E/HQ9lamYEcPcD3UuYe1bZivybG2bLPmkqbg8",
-	"0QqlS+xTtwS97z7i7QQwdAHTCjEch37znwNw3/yvxvM5HGezjWJTARjc0q2rV+Ehur21OgK28zWsCUtN",
-	"hQKaCeoODPmu1Rddk5yeVelH9rBEeTcPpyHrW5zXw7ruUH7HInQzBNs86kWvtuI8WL2/Z6XNMpfU1iPA",
-	"dV4yvEQchzdb1X/BI79a4ZxuJePsXJiV2dr1FYYDukk4Io8qG1bWfDOyXPGd454t34LLipX5q3LMXTrN",
-	"qbybFeeZ0WOl6r/gmXrzYbGYlTmJVb8F6GHCULb6Mwlb/OntY2J1tOgmI3LS7kKSDxfjyXsFOyijIiSp",
-	"Jyen+VSDPo4CoVzpjh8k7RNKVsfTR7xVYmkKi00QVHHHiGPn1M9Rzj8BaNkREfrHhjHOasaQdeQL9ACZ",
-	"i2cAvKsuMMREG1pkjxgnXuX88sLPKnhHOWwFKIZ5PrU5hy6k2bP25YnKVw5RtvrENTA+dFwVL61Da/Gd",
-	"Jh5iPZEJI5sswQ+Eu4uUJhWoPP0hyoi7EQJm49m0PKxO+LIt3YB2dEYPKxvDLMfMUraYoK318mxISjbF",
-	"Jnj3o+MinQGJ8p2MPZ/DWOrKONtv9LmgYKZ27UeuTO+S4TyyVMYOfoiSIid3+EJTgoR1y5Uph3ozCjZF",
-	"wkmW4Kvb4N2bH9786LhQajj7ZpZ9VOsb+DOjMpnXVohlJwSG9zTNiu5M/WZY/0ldplUewg7JflWGgX3x",
-	"zZ4Me/lQje45vZ13dN8c65RowUm6XFRnrWFYO5Pi6hSuUu2V9Ozt00CvevyoyHHIqYsfKgS8oD5LVBO0",
-	"HjvrVFosUdVaG8SjFd7ZjpjDsHCvLlDmF5q5UEOqEx0Kletp5yEuiXgDazPZQqsgYx7DxpNK8B1KnnYp",
-	"oE1/RomxFN2CVLcNfdL5KKGn+o8as9LtUkDhf9IpqQiKkMHlfGw3rL8XRUe5z8GKWoQN5NVgShhBWsrr",
-	"xK9QZo7nZXKFQ3eQWDJLPNdpnBliOOWh90RmAG9OJ6NsCD5lNWx5g/SSXNhw8PVKjM5RPiPL1lF63CI3",
-	"GpbozHufAsvypKiTo4mlGDqPy8+qeNC5BHhYkCbR6KrloiAX1J380ug91FmqaetR9HyqNW2rOFbBphpr",
-	"zpU12zSSnoMPLiHI6SIfA5Du14jSaAfbfFyiQjF+lqjeFGSPuqexIDPTVOp0faI8Fb4K9VQdfTqay6xQ",
-	"vgq50pr606lV/hHIRPlVBrcsVHDe3ykoe99bC8k7P59jFJGDoN05LiHGL2MTpX82xhyRJGQ4oiz2b5h4",
-	"Bmg4vi7xDhIy2c8NC7iKka6iuA2KdPirHmwPY4ziRMmVYcswou9nmsheXt+v97zjbHuG+boCfK22t/pw",
-	"gmO4THkYtvxzpJLEdvcwxy0P8cHeHL3CDU2JNR1G+S1sufwu6elKNQbC55KuazMu1PzKhsDesXro+GUG",
-	"7CX+QfvGwhi6YexQT/tLe6q/a3uqY3TTfPH7P23vq2ZfG0tHKPXRBbeKqQGNtuAd32XwWoLtmwyYMcgM",
-	"3KVE9b3A1daCJOSZrAKYRsaKXwMOs2fzXu+y2KaWuWK12+oOkbbJJr9N42zsAv6RGeIcs1S6ku4wy7FH",
-	"rqqEsy5BFwSdWVUX/d0Vz6xY9bEVnRQ7CkiaFdxLr2857cVk1dzCjWKtV2WTOkolst/nBDS6zpjt49V3",
-	"yLHWi9Gqlg8nuttS1nhlO7LtCsTvnOXerJtrTeeWJB69LH6WUE9ek9GoOGvN/kJ+YkoHwPoviv6AoJQb",
-	"mRIIA4XHcTtl7BBWKYORA0pz64ElL82+w73cqtBri0J4mmr9mXZ87MwOTMfeiiqL8yDGmUwzrQiHNz+9",
-	"dT6gAHn609sOzht9eTs6bDv9aKarRLV9AFezu4Kx2SSi+tzWoSufZImjUf9UH0cYOvRu90YNNfLXklY1",
-	"yD4BZ0m5Vtg+KIJ8hxkjsfaaOy1QBS6d5vq4W0KkHS00Bn9BVAdYbJ0WhhAz2il0lNIOodZXL9u+6WXr",
-	"8vbpdwUnajeg44Ya5cTtd7dII/mJLlCcSl2v9xVWOFLX0tpek5JHVUCdkKoKOKY4lZ8roWkIr4HHt2Lo",
-	"w/YqBalf+9hGuVafm6TfC71afbOg57unZv4p769VQxkZJ8lH5X5qfUx1j1DCbCpdUB2jXtCY3G4/4u28",
-	"kE34e/om9dq5Zack/2+/rvE2XNW/YdQF/kF9uGj/0geUEcen+r/H5/ezNXkYc87ITcHhRo7T+DNKCsv0",
-	"dG5L8zh09aGU2lWBLcrGY9/I8/eLww5e4ngpl90csYxR/79elu4BXl/ChG42nf3BR8GEFimXoWnPCyeb",
-	"XTF02ep1uNP6BN8tQ5zTCCUqm9R/Ygeak430FVuilPxVJoD4T8rERMmnlPBh+DOac5Rof88APEbviAry",
-	"+mPNMSMouZSOyg7/EsZ8HMdMyU9f2nBQ4btVhG9BTa8KFJUUJWnwTjvWtN4X/N/rxXb9WjdFlhtQ0c4I",
-	"iNdHcP9IpZ4TnsiCrSRZIo5f/YI4vkfbV+PZNCjbuwfvgv/88PaHN/rjfZCEHPz7hzc/vAkMNfBkhZME",
-	"yCp1UlwumMQ0Bv+e+LV6awHnX2/eyKKylOuqIvzAT1Z8A+7hzlq3x2YpZbC4OrsKTL4F7/74ol3XfwQf",
-	"MEr46lX5meEvAvSEb9cnKCN556SFpjcWAM55oyxLVKniie5BU03f78MAs2lPrWvfmvUqx7NpHnwxipbr",
-	"q5Ff3x5nJFAd4DEHS+oPdZ5k7k15nOArtaootqfu8HHkQNefr4G/70Aoxfd708gxD9WHcmzoVd7ylzIV",
-	"8FS14/De5AF7C5u514nqG8ymvnUen1Hw9rBD17WoAcfWvJEnFLlv5dV47neSwU/dd2q+PMX9bpcD73LH",
-	"r8bzV7733JtBL1d92FW3e55kYUZLl3656tbT27zuJ/hBf4vUeuvP6H2aUBSrmy+/u/uPvv8tDpJN+TVX",
-	"q2CYwu9WqWCbeAVyorv3y0YJTvDa126d0JMi53RzRjeIpD7w44xANowbMEnovXIkOoEvaLQ2dsYJr0MT",
-	"up+Iz3wKvsIpV+coeJFATyWBRsF/nrPk+4bEiX5UZZFY5hk1pB/8/Wo8l+r7MbfTm6fP6TUZ9aqKz0dT",
-	"HPhAdDCh1gDw4TXfrl8LHew1yshrmU3YYzp3a5MW/oAXvmQPnNOgbMsWa4nTy68M8WjV3pqZ+HPX3vyd",
-	"nqNdHoJjPkwvr8zLKyPvc2GRiDJJvLx3Lyfj+ekBAyyh52YIHeZ5e9oXqnMbzM+bdmoXUiUrP2Q69CWb",
-	"Y8Si1QI/+L0bcL5lZH7frWo1P8yHeKrNTwDbAhheG/uE++qtYr/o15Z4gvX0/4L5kZnV8pofVxk+uiLc",
-	"+x4HL5GHZxF5GCT9X0T/LqL/aeQ+9JrwEfzTVH8+RPYzehbi32AXzOpVOUsBdXzmYcZz92s5ATAv3VNQ",
-	"HDibjgiPqpkcKH2f2Z4C43r9VgN4uwNHRjtaCCPH7h5vD2gK7cz+cAqocZIYVf95p3TtRFGfHYa1en1K",
-	"r/HJ25ZU/DLsSNijN+M4FiBHOxG9fiLIy8kSRFKXQnVcfdBg9QA9+t/P47Jr4aozdzuvPqTmHldk6bRi",
-	"n/kDYO/B/Ii3R9Jfaz1lXtRX276Yx+rk2xpvvQxdvWXP6VUsD1qXwXnkSTcP24Cb4VTGYF8O8USvUL7C",
-	"sTO3pS83SIY4JDM9HpO8yDIGvZtwjutZNTgtNoIRPwZfRsNelBeRcNQb1ONseNn3//qnANrWnCCVCo5f",
-	"ywY4J92pQTprHKvPNfju4MPr+/v717eUbV4XLMFpRGMc93kbelrxqNIfViQddZz9X6YxC7ns5W6WEpvH",
-	"x6ZE3vdUWQZwesILvmptnmRUfhKBxO7eOSnRjS+3HEkRa31A6cg30Dbenqw0fEE98ZySkV3G9wFcwcfP",
-	"Nmyzb6dkQ8nO3ueE1o7eC8Oc5w909Eu0wV4ZX4dmrqUjfUvjbGmulzIZ+9k43PzfZutp7jIvXrj9lHK4",
-	"ugcnnK5xT6ilvjULCfxP2iD/0sEdt4bhW4bzlZ9oqgImQOxa4vrZFGWVyXA7+L9bKjX3446ue7S+a/h9",
-	"TtJlguX39r6Txs71dwLtv4AmHq6svcn3Ucf3YGqIksTF2HGSlFLmu7BV/drVC+/QrCst2K4f3+7CdLZ0",
-	"u7qv2PIQ3u69WmN0cNO1XChXz2FGr6BZaG5ZvL9DVnLi2flk7cvs0aGOvozBXtquJRzDafulJ0pisOYf",
-	"5B3z2Yhu67LkmYduAW7KUH727MVZua8EMz9X0Cm+y68RPIWJrj4Xu4vWW86zN4ypBjjOidCzf3FcP4dK",
-	"CeNANA/8ybeMJl5PtnFensd2Pie2dqsIx2dbdddG/SrtM+GUWxOBI3nAjOMXUfdPFnUMJxTFJ93dmii/",
-	"BhDP/iEJjdY2lUuc0UrnavTeeE5WzgfKX6kVt7i0ZLTI3Kz6BcD+FgurxusS0aqjsF+uIcpVTvjfobbs",
-	"sIJg4MBvv3M1ndpWeRK+JVAXDU1pH+Fc3OhSbfd7ZOAexj4+hbGf2/WBWb1SbyRI0HqPOaMr3x9fxOJy",
-	"zO402wqWBO+CEyjYUAT1Z34D9QGg8v/GZ93Kv0mHmvEHSyWA8atx1c2/NlrfmfQt9p/xc2Ptxi9QwPH4",
-	"5fH/AwAA//8=",
+	"7L19cxu5lTf6VbDarYr0FCV7Zjyp+0iVuqWRPLFmZFuR5PHujafYYDdIImwCHQAtiZv1d7+FcwA0mkSz",
+	"m7Jsz2zyT+IR0Xg9ODivv/OPvVwuKymYMHrv+B97FVV0yQxT8F+nec60vl1VzP5XwXSueGW4FHvHe29F",
+	"uSIl14ZkXBimBC0zIhWR9u8Ze/B/umNKcyn00d5oj9sP/14ztdob7Qm6ZHvHe7QZY7Sn8zlbUjsYE/Vy",
+	"7/ive77vvdGe73Pv19GegTntaaO4mO19/DjaOy1LeX/Jtdmc6m2tBJGCmDkj1DaDeY+IlsTMqcEp2x9l",
+	"xRS1H2nCsXkh83rJhCFUMaIYzed0UrLOtYQ5xEv5D8Wme8d7//6s2epn+Kt+9oOUJaPiL7afK7v3uJaK",
+	"X5xvruPinBhJZvyOwdz4spLKsIKcXl2ckBkTdvKsIPdzJgidaCZM50RhgHiSiQ2tzZwJw3OKw2/d1VZb",
+	"gg0nrCCTVWsb/6CJZnmtuFkRGJt100V7+E/b0LNaG7k8l0vKEyvBX0kBP8N8T68uCLdzVXesIFJ0TTKP",
+	"+92+nZYsmLiiZr45AfyNVNTM7QnDsGEe3aOXTZfbx34t88U105UUmnUf5FLmC6JcM02mUhF2x9SquRZ4",
+	"XeZUR80KNuWCFV1zXMZDf9oh3jCq8vktezDbuJHnN+R+LjUjdhokl8JQLjQxc66JYQ+dF0M3Y2zf0neV",
+	"NorR5bvry83Z+B/Ju+tLe6CVkg8rYuQJ0cxoOFlD1YwZz2ZuVwtyx0Rht/zBMGFX0DXFOhp5+xx/oSUv",
+	"qGHX7O8128YYFTY4nMhiRe7wK3vcKRK452ZOKPnp5u0b/x2x33VN925tEp9CAx9He4HwWq/VD7Lg+Cd7",
+	"1EzAWmlVlY59PPubRhY2bOy3lvedlZwJcysXTODQ7b07FQSaEWNbEDkllOTwCaGiINxowh4qrlbE8CU7",
+	"ggNx/cPTenVxWpZnTBk+tZNkP1DNc715RqdI1nJK8qYx0fVySRVH9lkpezzG7wBT+JZzw5a6b6mbM/gY",
+	"XleqFLUn+XA4k4fuOM+g949NIzn5G8uN/WpjSYNXc3E+aB1rFP4J84wmeWOoqfVrpjWdJZjjqdD3TAFX",
+	"NtKOa4+5+XqE98He4faCNtfDi+SLLqfwte2dFXEntof2ijdXeHFuF7TsmvyPwE/osioZyaI1E1oUrMj6",
+	"RvCbYikXdmlzhEwuMstBdA1iXF+PuNmdx3Ju3xKeFjdOSV5SrXkOj2IRWh6TubwnUoRHW8nasGIUyyT2",
+	"P0u+5PAP90CwAu6pZc0cn6/2cZ29vb5JiApvr2/InIqi5GJ2goefSfhVjyuqtZkrWc/m2Yi8vbq9ePvm",
+	"xjNJTfSCV1b+JEteFCW7tyKlncJMEs/TN6cBIuU4V6ywa6FlfBEmyCLX9hgE4bPog48j7IUV4zmjhZPt",
+	"H3WrTrGfV66bqOclM3NZfHLPr103Uc9S8RkXn9zzW9cNMPJJPevdx3No9XG0x4SV+Xvbv8Rm9oOHSuon",
+	"2O2X2E+020v6MHY3fSrVkpq9Y6sh/fFFc++swjRjav0q04dTvMkJYu1d2lv85ir6JHmFaW74XYIPXQic",
+	"LZeClieooJSSFpadTpVckikvmXaiRnO1GxE84isdRI8jR2TDqwS7uriyrE8xbSVXqcjZxfk1UVTMmCbu",
+	"Q5xdhoc+5tX4fs4Ns68WF7PMTsmJZp9AixdXSOEVH6dehXeC/722j4h/HNYUPClIrpjl4zBXtqzM6ojc",
+	"NnoLLbVstFVSi4Ipkj37UD9//l2Oo8K/2bPeN+D06gIfGctO+4QJKw/5tuNKyTteMDXkoyvX9jUz1HYw",
+	"oZqNOXAws/I9FePJakhnt6uKvRT10nXE87Gfe3ubQd5ZV13d9TgmOc3nlj6tqBKYKcnnLF9oYNuKIQFH",
+	"vBmJ2Z6Yl4jbzNz+FS7evVTFWLEZe6g2Sah9AD/IYnXlPrnGL+y6bE+1ZmqHXt5pppoe7PrY2Jhyd2Zy",
+	"Zj+9vb0EXso1XBS3Xf1cFdufuebALY2iuRnbvRvbdfVzWvziRyWXdl0JXrS2eHvQnjYnJc0XoDk/gkco",
+	"Nq11gkeETp+AR/zQTNDxCTwqR5m9Ar1t7Bg2fLxVHr8415bCgcuqWPrUqLcybRUaqwd6cwRaSR69upZ6",
+	"YKcHKtN40CydetWaJc1zVgWrV1ZrNl7Wpqbl2JQaLv6nngfqgRvzlmLKZ+OCGtAmaVFwfN6uWjd+44lc",
+	"E9AVY4f28hHNjCUejSaWqqytsEJyKoDPRFw6SeFnMJtzitwTrVLjRszso5nXoeUNy2FqqV7Gk1oUZeJ5",
+	"f0OXDBVgnDfBhpaCCnkv7EsfcUb8DSmuV8eBOTTT+wFnAPvYrSq8nzOF9jMn66MVyOoGzE3lmFCC4tmI",
+	"gMGCBFuCvfPvri+JZjOw/O5npcTHITtotD3oMVuwVbbJ5hds1cePf2Yruwrfc1/zS98OVDHFq3HlDIlb",
+	"GeWNbQr2wT4W+QtuVKSARbz977VEKm9v87kkQhrCrHCXM7JgKwItNVqFubb8oldycw/CX2CMaFAr6oxB",
+	"aRs0sm2OOt6jhr+mhl3CYHYKciykGdtHZrE5+DXLpSqIkIQKWq4Mz7VjkEOHlG+kuYXOYbC0UfqV1Aap",
+	"LGWQJvuoeronyN1V7EtnB333ylmsYXhhxpoZPOSxFGMULTs33T4JJj5sYLwLtmrvAjhMsKvC3qi6Kuw/",
+	"B2yOMDfMADnot+IMJxO0sPGEmnw+djr1WNdVJVWCQm7AhA6NGwWcGpKhDIyWc7hEThA2q8UzaN4Sibdp",
+	"ej/Y1s6qeePm0cwT7JAPZnxHVeJBe00XLFhPXVNyRxW332qyn/2HWS18H0f/Jzsg9I7yEqR5IyMDwsC5",
+	"nmFPv1BUI8McKyVzpnWHgBx5gJi3++by0H1E9mfXV2cjcrUycylG5LKmB+4BGDyrK+zKy2ZpgSp1Ba0Y",
+	"1hwsPC7ZmmQ39Bwvqh/iwVrTiHW/DqcDCiDrc4m00OHzeG9Hu9yYx9/uzZCzAYv8ezYhYLLWA0f96f1t",
+	"NJTmM0FNrdgYFJ3kqjdHfvX69CxQc+hi6Axu/Adnfkg7nzsrFYKhzVlQtskvL23rV9jYqpAoDjlTDFds",
+	"HDj1mE4NqqTr/CKXogChd8FYFbF2BexeoyrecPjdNKaXMI1T3+kpTOLjaG9Wygkt1966bSv9M3zQeq3m",
+	"S5qPPb3RciYVN/NlgunAMTUNGtGZi8TpjQg7mh2RzHZ/qOf02+//mD1ahn61pLmzfZw2M1yffF7KfDHW",
+	"C3afcJFSNbMTDJMu+HTKFBM5IxNm7hlzDntLlSCL2qWwIqzMquy2wYwadk9XBAZrnWQh60nJmqMU9XKy",
+	"cZLRSs5sDzd2th9Hzrq/1akEchcaU0JUw6YsbZ9YsGCTqp6UPC9XJ5EpB0IVJitSSllxMSP7mVktjp89",
+	"az356dt24cf8ONr7270ZO80LTC1TzsqEIeqn97ckLylfOsevLAv0XjpNDN0c2wSNn97fov50cf4D1exH",
+	"GMdNAO+mHlP7SnqfY8fx+/tpb6EsmaL23EHy8IwK5pWxhyrDKbeOth50S396f4sXVZ+aX8KM/AnbKQeT",
+	"1A67ht9MOcOtqzVTZD/T9SSLzHcHAzbywg2+sZFc69re/SfcR07NJ+3jBUypaxutdD1hU6nY081YTKaf",
+	"NOM30vwAU0pPuZIlz1d45GP8qufcbSM8cvzWvi20qsrVgKO+gi/gkK1y7Sehc1mxMYwxbA7NjYVPrWQJ",
+	"/9iV9G7sR2e2383pGOk3Z0mryokMPfaQ5tFoTx/XTTDQCTYLYxBoPscV9BlC/FxvJXb12k3Jz5jPBBcz",
+	"563a3L6XDxXLLe91DZvnkkzpkperY3wQsxHJlKYQ8JaxvNA0G7KL2Cn6uMKUFrwaL5LO4ZmQzo6RLXiR",
+	"OYMF3gQr4mGgAbIXiLNa2qch62BU/XKoneKCVz/zZnKyVnmCzH5mK7KkhilOS3tUd0zBFHBaIBTuU6JZ",
+	"rpgZEeqeMtAapSKU/PT+5xvy7vry4CQiRKRT+Ma7w114mf2Oa8s6iyHbjJP+6ENQNrUHWsBjan8+QWcJ",
+	"WHUT7yqqi7Yh6olWExMFoXipwLtwaJUn+0SXy77J+csjpLMlDjHovokbv6aCzlB2lOBlWbKUaQYjU749",
+	"eu4tu968eNwIUDNFhSF2ut6fgZE1+KcR/O0eLGn2ydKg0IM12EhSyhlBNS/hrbZPEUQDjKGnwaEoGG3q",
+	"NGoICB3kTGuCVFtuY7s7UvH/ZrvOwn+3+0T8l81c7AmVcsbFWLGCK8uveix9oZNL+9m1/6rPfvfWDvWt",
+	"d5/JigleDPUYvK2YuDiPXAZSzZJ+ybdqRgXXUSigvBfa26f6iP+tmqHwW3EhWDFGnjBesJX+lBej4SxT",
+	"LmZMVYoLg94LLkb2Tjcei207eAWzwu5+tnP6CMT9sEqZ5u4jo5JiXmA3MjJ/NbElW6I7QIQZz6U2Yzqj",
+	"XGgzrivDl2xsbOe9Bl5QmV9JbU7x63fw8S18G9lS0WSsS6rnQx10YDq+gS8a80ApaTGe0JKKPG2XkbUo",
+	"DpWccEGkZTsZhjmOS65NRuwMGS3sA1Zry2X9z7Uqh1pJLiUtfggz+Djai0x5mxO6omZOKsWm/CEd10tO",
+	"/eNjOxhhAHsIGLVz1BXNLTtcMFYFWkcrz4TZBnj4fdQfhf8CYTGYAx49vusp0dfprE7dyuxJBzHAU1W8",
+	"rVFkqe25d0+v3DxsxxhmAh4Gpu54zsYF17k9xl6v+w1+cO7bo/2lVms+i61Hdc2W0kU9l1E4NKoJGEHL",
+	"xax3RUC37c2OaHB7qC5KGCi+gNMqkPqjDR+3MLaOplGrcsssrLhmp3JCvGLvzlODaAJisZBmztQQlouj",
+	"v7sGT71RVGhvLW+zIdhdP7NtHV7Zhq4/rctxzqv5p0Q43dxcnkEXNzV3jlXbLReQJcBQOEbhst/ZdXN5",
+	"4b6zUuwv+JXrccnF2DkDW/EOVj385o996uHNzeVrLpyPrPctvg0b3dcStnMvimoeO9u6TDkNrsJvRNUQ",
+	"tx1YQIiKHhHLelWBrtVBAo+Pzg/d95zZRns8Nqbt5oxLPmX2DepW5NOuogWrIBreCv50xsj+c/InIiS6",
+	"9A52t7je4Hwu/XSiKQ4NTHJdrMcm6bJOPH03c6lQ5x8hF5miG/nQ3ujCO6LbHCwdIlti1CGyTJAgfZBB",
+	"J8OMApT2t3i1cykXnB08jqdawdQHGBg6i4Mb1+eFBlfXwOVh3NGyZigtQfAxcjJvZDd0pj+Bx86iEEnb",
+	"VSLTgc68Kd9z+G7v7WNnAeP7O7kR0vJIAfdsI+iFXJy3onNMEz+sQeBde/qTrMe/OOtxLevi59pkMPwN",
+	"ZP8lVYuGA9kxNakrS2eFvBddsq5/hQexJiuWwJBvQ/zMtkAd2xKy70J8zuZT5xxCNawyOIMe481BWXvT",
+	"p6MYrvSeojtnt76v8ev3FJ07Ty2KfRwSR9TbbE3NqDUbbwu0THgMb2+v0HqyFn/Zy4veadYK57NjL9iq",
+	"ZDpBrlaztZf6GKI12oGe1BBalkPG+xm7RzuDH3MtyCzNBrnldomwNeckTsS+ZUMm9BrGvr28iTcBzEHf",
+	"JjY/N4RqQn26UmQU2ilq5Z1maGQIA4KRYchpo4GBnEkhWG4GjQRf+JG0oaKgqtghTAGTsvYzb07B+C2v",
+	"Ok0gypzWpTk4IqfB/gemSCEJytdoI7bqImq/xZCJ37ip+pNx737HE37bhKjpKNbb+yq5Qh1I1WUq0cst",
+	"IZZr2907gTVanB3AO0TRPyGk6M00OseBgvwLBsxxyKNJr8uuY24Jj1hVv2xi8ezihAz/GUflxfPr3e03",
+	"0s+IFdFWb31rt3FO19mFmMrNV9hvZQjTnKxawYV9z+0vfnJDA/FA0upIk7pMR8VdhxA42GMIz7JU5XOj",
+	"7NXgglBvhnduqf3MWWsVn82NPgpZAmjxPoIeM3tRXOcusbZeMsVzAr4FJ9iVJXkOF2ZZmdUouNyd4H1Y",
+	"sjtWBkkQvDvOdrFJ3FXKIHLJxMzM/U1R1LBDNyUuCnkP+gNqGbs79q/w9cYwuCV96BRsm0yRiim3yxVT",
+	"XBZx4OEJOfyGLBkVmtTC5Z7trsVAGNxr+tDMTLElGqa2zK9k05BZnNdK2dena56PnNN1mEY0M8HuXTBL",
+	"39G1ZtNxartMBka+dpGC0XR0MrnmAVJyG47Yt0eEfeLcQGpI70uSqLKKqcxvSudpDSJrvymamfFk5Ty1",
+	"CY6t6mhD3KWimkx5WWKEEPBn6phGv8rIzA8rdMHC6Espjc8P2WqM8JFNN+GL7fyyaWeZ5VxJY0o2hvia",
+	"u1R8jbdC+JghxYziTGPIUMNRmsCh3bf81s3iwk8inpkdb9UV13zdNxmvur/49v/uTo9+XnaUlQsf63hh",
+	"3Cv0OulcvIHc85V/WvwzaCctPJEmlC4Qwc6Tl+C9JzzflwsNGhE+JdyQQrJEanGIuloTB68uotQ512P6",
+	"684orPdzBjJgPCeuif8AwrASd8D2qdekpS192x7RpeBEucRso67T3myffNHphWtEoze9HXTvVpJQQG7Y",
+	"mrQNLZCe21KHkV4uOSb3c57PgyA8cv8NBnkqipHLyaNluYJYAqYO7RnD1TgiNxgpwAVpyzGZS3v0MnUq",
+	"Jd/7imtVprKOpphlgMJMLDqDVL6stSFLiDC3K8Ed1AyldRefz412esTBiLBSM/Li+Xckc9vi/YWKYZwF",
+	"yMsTy5UKrt3cssF2XOz0pmL5MHe13d9tWait9FOyz9s5vPbvS1rBqRYs5wXTB8NzSSs+HkTNa8MOGcHH",
+	"WAwKpw3C9Jr+kBb+m4iuBcS/rKxmdYJxaKywch6cauNntOQT1KRHWxa36A7hEsbBCgkMi0j3b8I+GnUT",
+	"QkI02c/gRwiYyA58ADCNVehxLgsG0U9sqpiej0HRtn/waa32396w0WTGZkm+FJFsAu/h3fUlXKYE+zi2",
+	"7yOb1SVV9q1QqGCgz3njono1xEEUBEnL8nSzyRQiJIM1t//t7VWqE+ABXMxgtMebsSPog6SP8HpzvTAy",
+	"AFmsMFLHCf3Tuizbe7BvSZGKfG6ZZe81Ag9fktiSBpgm3y5yRLT0+qnzq6/Z4JyJpctnMXIei1HChHaA",
+	"6qV/GjYD2EN4aILt12bu/BeBDfXF5KCHwTMXnNegj8+gqf8Q1jboO8A88p+FVfWaf0MyRUiBqDWLTYy9",
+	"ftR3mkVOgdADLGPQx9jSfQcLHvKZw3gaBcCocWvRWz/3QFdh9d3U6715Z7LYlskq1knVOw3JfslmNE9F",
+	"za6NkBaeL+Hrzt69fSnJlnbLNN6mNXlfpifEofgMsGvgnAQv7ZiJGRf9RImtX0Jj7KLreAJ2Q+oRS3OP",
+	"yOdqJNF05eRH97Ouq6r0wffOEnWMr1rzeEEayoKt7L8bTwYALNg/YboE5Uv7H5IXefgFgzDdly4LE5LO",
+	"IZQIkTm6CGUjynD7w+3eYRd+14rWTLzkIaLAP+YZvNwQsIzLTs5rE3Ut8TAjm9b33OTzY5IZVbuOp7TU",
+	"DDp28J32pxH89dfEYABVkL4mp+74DnXFcsuKAI8DhevwmtiXLeFnBLSEBVshNEYvf7bNf2YrQMZo0BbC",
+	"/tltawe49GndPV5KwGcQ5crHUZzBAADj5YPSt4Ny+ejxtRTwjlfEdGD1tHAiEsKGIy8PgxIM31vUfNw5",
+	"WpZjTafMJ+mm3Mhwlgj38+eXtyPy6uXpObzna6BZvXYm6Om0LG/o1F+lCDIjl8IoWY6NKTuD7N6tx9B4",
+	"JxE4uQNeI5Kfj25BU1lwfuOPbrQGbqKX7M7wi9vbyyb4rov8Eqmn7koEKE4PTqAZQbw2Al+TfYxw/JOV",
+	"Ew9a8unnImUHLsOXTNam2whHcQlR7DnXEAm0u3ELMWncgFGKs/1zB/BlQPgZnK8MnTWdN6EeMbWl3nyz",
+	"GaoV4mNQeyb3kCum/Y7Yy2D53Fzek1IOCNLBKYawjoi8Ou5/P/RkZOijHQCFax5JoUG2TfR1/uYm0p9j",
+	"XzjXCDlql/to5en8zc0bGPjjaG9O9bhS/K7L1Bgse66RTy9xK6Sa3LNWZEDyAr+i+gq/d1geKRvK2QYm",
+	"5LYuXW6o1jVT4zwFVCyXS49m4owk2Lq3Z2h19sb7bjuyoF8KiCKG4+CmN1HtjTQh6qVJ6UvQkaHK7Ngx",
+	"5uKBrFkDzQ7dENe8N8wOm9kt6bkdaQHlnBnKS/17uxtRjkTinF6dHn77/R/jRArCBZmzh77d/DHq9n/L",
+	"DezTaqoFf4gSun6Pd2r4EpN3hKu85uYHxeiiS909JTm2IhNsRqQIsvsx4YbIClIGwQMkJVlSsSIaIGuL",
+	"CFSD8rLLUvc5BObRnmKmVmJs5NiH4D0yWPAaOrqVLjAvHC6uUe/e4Y37EL2KTM9lWYwrpnIHe72zsxK7",
+	"uHI9JI/6pSiuJBem65DBxsiEccKCaJVZmJQyXzjcZ0U4ZrXiTyCxBhtexdSh09opwJDprjMfu98fG+vz",
+	"UhSVW89cFt4a0mMxmcviNA9Jcp+mfbUngN2mWCU1iKIGsiD1Ng3EWgt7fkwyId2WZGQf4roPQCFXrCpX",
+	"GdmniGKNyYRlh/EqsSmbOQjrR7Q+lwgQGwbHegYiij9z33Htp5cw0Ib9GH6Ipw1wnTPt7ahAONOWj9Tb",
+	"GhDn4uCjGPjB0d3biCyEsSdJJg1ys/ng2HbEQ+c0+vrIvrKY5QzoOig17aOTB2JVXj7kjBUMXDg/sxWG",
+	"ORcILbLm0L/zBWNaKgj+NT37B8NEwQp7JfQNM+mgQcsB0LnaQGSjPzWKY4uc1GtkU9xRkbNGHXP7MwwI",
+	"PxijerynOIhXsJyRHbCndgtub/HUAZCgIbLdq7SPQ7ME9RL6wYd57B7mHUoGbL77PWO2PlhH2Bszd4+H",
+	"zwDA86Lr3zeBBnHvZRgLxFRVeCPF8MFfUVU4Q8OAoaPWMCY+f8XnoJIL1/VaZMugYTw40JBhIhwh9xpD",
+	"aqFlt8N3EZn2rf9wwLhrX2DWGf9vB5w1fGQP2cf/e8h1t81CiMCXotdNUg07PHxMtqxKr772Duc6j0dK",
+	"wtdvvRjQ/kL8DTFkdxm4MX82w//t77vsL3700192GfWnv6yPGOyun3/oUBSpNYXdx3/EMW8f+kueu59J",
+	"c/61KseK3StudsDseHd9eY3fDBi8adzyNvsKQYMG9A5nK80MGNI3/+nmLZjg7rgy9Q7c+RdsP2Qk1/PH",
+	"0R5gV342kSRgVabFvXWcwoTO2CD2YtwObWJWNGaHBqkV4qqkYJpwkZd1wR6XMPB0WQI7xHK7QT2E+v1c",
+	"lq6gw3NiauXwU9w+TKePjfBOHoKi1bw/SBOa/eWSYPhk29O3Ge/ddL8uCKXc18Ht4cSslu/WgT9xQyoK",
+	"aPsxPiOqrJp8//zFl7X8RF6rHeOr+ZK9rTsuxCuq5x1O/gAxRmNAKR9PF9lFrWZ97OBK9quScnEwItkk",
+	"V6vKWJ3NoXSOSLas1bJW333b/PuPL9BFj//1zbf/T9r/n+Llm4FwznNlL2kB6M4Kc9Ej215SqR+3kM47",
+	"K7m8FfELRYtWJZ0nUbRPi7iqTsFKZtgnl+s5h27iaj1f1KG/niyd8BkzgundGBt33AqV9KnkVLSTutGA",
+	"Ax5vMNtz8FLWVbq6yZA6JJ/VcrL7rg+APYFt7QyKvChcQRKpbjrw8jBCkhKMEMILfnFOmP8OQiUddnSI",
+	"hrTcZwSVZMAbrCWRIm25i2aQ5jGv5P220d2/kAFfnDvmgpl6IwJhNCPyn1c+mHbbTGI9sstQbJyrew3W",
+	"1pWWarIsHBjfCOKoYW+sFs0L9iUfhNSJp5TXlIRTlwwXm8+xfozd3yiM2D6xscjjmWcKoeMLPoByPKz7",
+	"W+kHSG5SMOFtEz4sU0K69MVD5lI61jStBdqKwVLpw7in3BKMIktZhP118ZM6GdDdn2kQBoKAC7mwZ5HT",
+	"fg9kE9WbCov+sX+iwzxRACQwdrGLKZAz3WQluFaYW8KG4vE7sAKHeNN7norfpaTtKzxAVQv7yByTTBoj",
+	"M7L/E72jN9DOyisV1AuwkklZU/t/M1XlKJzMJM43LZs0E4j4XSq4yMmv04azAZSrIB4VdSPZ3LK0mDsq",
+	"puvSYP2diQv+KlJ5bU3pql4L28YrEdW+spLdDh14TMrAwSNj95PEB4eROgFBWufhqwZ1VdaObnbLITFZ",
+	"EW3oLNzDGKs9xEnlc5qEGq3NHKsUDK9utFbeJpDxwK+xPQQajFlMgMO+j6nWMg25g2betYYt4uiVRH+B",
+	"HQfCYT16xucc8Ge28tAXlWKfdTSMZNjZYPaIoRptJHUN3rB7xGjqLLMdwrgxjeUY0gIvMODVYySvI+16",
+	"vFioZOtePqgGHzIouSETVkqoGSYT96Mjrc92EmFKghg249owxUKY0aAkPpfklQy68eUB4qqVUa3KvthY",
+	"VzFgA4ajE8k5+rPnJTi9fmiTpj/UHWgHVktTqs02sm06R+pMufB+Y4eXnto6h4COGBvOIoMJrR5d2xci",
+	"cQeoWM74XS+GC/aLe+ppa1wrnrJHoPHKtyLvri/IvmZ3TNHSv4gzfsfEiGhWUTzdyconQ8S9j10Dqfpr",
+	"UvlLhF+/u75A2AJ7PTopDH/+FCq7wQHSNzuFvN2V/QbVsfh01SAthaQemBNmMDpFIMJGmVN78TzsuV1U",
+	"U2MuGn/zguNuS2F5O3Y7BMETpvYzW53BFx7KEyYxbjZ7a+QkNN62b29Pb26A215HzDlZVt3HbEJr4h1r",
+	"x9EfRwgY7+LZ7a65aufBdphTYfVDT5QpXamjPPo1o1qKAPvkZgEc0dRK9IP6xgXS4eN0VANUZsIGScG2",
+	"q7g6Vkv/hPltK7cOhIB3AApGpRRYRNHC8iLONhQ/ZFh/wGiEa1iBjTeRFZLMtLP74kC6pIJO5lTPe5kE",
+	"TjUUdhqG74LjuC8eW7ypaxsvzpvkuHRAjn3+WwhoLmg78IBQTSeqyQQaCjcjrH2xpFXljsA//yk8g/Ak",
+	"P51hzb/Fuh0Y2x9s3rFdvghSgtpeSzGT5z8Q3wZg68i3Lw7zObViM1Nkzh4IjumTWjARR2hm0gapNrh9",
+	"EiEwOpghWU6erQ93T27SSJ9o60eAF3Cm2IwaNp6sXM2mfihk/80PKzy/9GFcdYABnRKAUbaKcki3jyWR",
+	"UeS7GznUJEjGBgNxu5ItoP1yMWfKyqsr4orpxXVxALqjqkqHTsQdCmJ718c7FNjqEcQcBkUMFvLYONIN",
+	"59oGcNzp1UWrCBAgLOgoFq/BJtnqsECUB5zs8Er7sUOtkEy3yqZyY8U6RjKux1xgjwPqiDWl9l0a1NyY",
+	"Kqoc2FR0StaN0Q77H2RYvynMoFm0yd5vehmY+WS/D/nfTQ0nqLKnaDX/ezneOPKtlfaSzlNfss5BQg5e",
+	"4ZKuYHGNuTdUTuxdn2300o3XkeUQ1U0Klw4CrhN3y1W8CaZUMK4CG3VuxskqppuhKROBhBL5LVhSQruM",
+	"TysHwzRr3SqQ1V/BTl/4MT6O9hZsFUrIpQroNkmGgt3DoCW/Y/o4FsetGoU1akdQO852lmGFCIMi/T2p",
+	"ylrjWYI/hOw/JyWjd0xHX9BSCrYVpTzpug9BtvoCSKukUAAEKuVuk2yc2GybO41ihI8lnlBvLQqqzTsY",
+	"BR1m9GEMKd3jglUpQ/Zr+sCX9ZL4QAHM/4bGXTCH21b9mj5Afvk5jLZd637tde0lUzOAeXKG7VgJB3L3",
+	"FJUmqF6VfECpKL/tG51v9Q0MKqbT6vkkhpayf5aJpoAwBOYbCvgGg2w3TQkeqgwfVBwIOctV076nokHT",
+	"0A7zOwTx/HzAnb8ReMzH4lB+AvbkF0J/7Eb+DyUHtrGKT4L9/2eDnhwyiz6gyQ3ektiykuVWWAJEF8u1",
+	"WmFpDkQY1OIFWx2R985UEvibe8tHUexd9ClPwWrTPHF2pzjQfN0m234ScPyGuYIlH5BpUNVHwEc5nY42",
+	"VQI7bQ/hovUAKbzEXKdlVbIHblbb5px4uEPE4S4C2FkzGnL3Ma0SFuR3mjVBjRrNcsBP4NHaAGo8iUx4",
+	"uVxOuPAlOuDxA6Wy2dP+mlZMnV5dBMa7bV8CRPYOewAs1fPRrtvUDBFFue4jEcDdQId0QQJrPNhxGlEJ",
+	"8NTVSnDSJF64e3rDNND0Cm8AFNrVBu4cNSQLyaYZmmGlFYGbgh/gAdCGVZltvZTaEGl7QJk/K1hJV+Et",
+	"GZGptGN4S4BRdDrl+YgIBqHAE3nHSGb3Lkvh3pc0Qe6vuQApVa+xWXMvQ/yN2+OwvuSLusSO9o6/6Xld",
+	"z2EiQREu0jgjutnd4VAjBdqFWbXtpfaPWgjAjFD0myOkBm2IuAeftuIbO6M48bgjMR1L57oZjKIC8zqS",
+	"K1DeO4m2x/Fkd/7cfNpkQ2oz5jnwWdJ986NqElmRftfvgOIArrNePyGXtbD/u3TIO5axuVHI/yF4E+TU",
+	"rYI95GWt+R177WcP0FiJ5z0s7/lob1mXhlclezvdO35+9PybnmfXLTHNENiMPVTJBH25rDhm228ATO6H",
+	"WDw70UQi6I9KItZMwibZMQ/YvQtR1R2gZz/CluAzD8GPmPpsXKILCRkrxyT7m5YCQ4celmU6amg93SsV",
+	"p+clHDua5v/tGfZ2nLHPGYLX5LU9Ah+gyVhLH8B6ubfkjrjgm1CPzvIZVQuX3m2fdVddtjvebpB23Bjm",
+	"t5a39cVpkyuStWU4t1033JK4QNsuUhUAy2IKEMRoHgdfIge45jbYM/jbbGMDEBUkc5+OjUw8Tv1p6+3p",
+	"vhU+mGtgtd61z5uqvc20+jbfpT/dyiH76SbYCeOS0bLEK0jFKgtFSB0jdIuKLBrpS5pcVNJp2MDagmDS",
+	"Okw/agmBZtR7z1xNoIoay8zsGYaZtA/PYcIirO6jnQI3sCxguK9pNSxy/bUb0vGJsV3dl52HZT1WFWvN",
+	"ZAUVf6N57DYeWhXvaPlllwLWxV9oGS3FUQ1gtLGHL7y17gk6w7GjWfmKlGAA/aJTcpG+9kUM80nxgu3l",
+	"5LbH3k65KKxU1+SAuUq2xUrQJc9pWa6s1gBUAuIfcVg7LiRNrbowJh+do7UOE1hQQ8dDXuZzaqh/nX2c",
+	"yhjjMHRIsuwR7PErBATSHs6hoooJMx48kStoH0+nkmqX76VqfY131C+p72u4Wn4lUVXjISNjNWI/bq2j",
+	"qoYeZGkIUHSgRUebvjPBtGEFejKG9PMG2sOCfBdrlaL7esAFdSfBrhWQ7YGcDqH7w6CmU9Vpu9CmN3r+",
+	"DcJMpzbrcyFNu7FuTNIUfgquwX2/afjZwUYMhHeoJqIhRj4iCuPVGk+V1SYgGumI/H9MybgqrpcwZW1G",
+	"RMsGVRCyOuby3rtPoeBaymz5ZeMZohIYm9EM5CUE56AbBacNAf8QMKYx3SuEOoHwnYG+PV5SbZgaL9gK",
+	"/bAtg8mwyIiSU53WaWJfns/HXrDVCLZXEC6amsC9UdAwCgznzASdly/ycIHJgKkTIuyjZZ8/KNUG3uOE",
+	"23032/9pmAlUWIl9/qniLm3bNWeNI9F5WGFnktXEd/GPgCX0ys+jPbN0BLTnWVg1MkS7OYh3IB1HMe24",
+	"hlB4sPfswpRcPHSE+J72Ql/5XGxLNamytWTfXdY51XNWHITQPvvfhIYMb7uEhNpB9XxsnJa1HXrIJZGD",
+	"3IBz6gDScr+euBkRKQjqSHZmk5KKRVwT1MVCKFeKcbv84cbtq2QZyvR6F/taEYpUtaFksdyJrEVMlb2B",
+	"3e3qFSAZdYaLeqcc+AZZFVUFx2rhmuw7umu74d3roB9Rmt7uR4gpDVFUBQDKjnHUjvqOOdBgHQNlxKlS",
+	"usXCyL4s4a2vWAn+Bh9sjW//wUBLNALdsuI6TGxY9C3AZTrHXURi+GVB9l88/wZQ5qDolfvriFQlo9rK",
+	"/4LdZwcn5DmRqnHIg3fgEwJ4+4K3bqN3rSNa68QVi0DKy3wBNwyd3zWUK+opkbP9+vQMZoHw+5Af4I5w",
+	"wCV4taS5j9FvJ6yNC0aL0glTXadXC8NLd3rtxPGQQ+k6xMgTdG6CqGLoSkcZk7sdVZQjd+6nOTi8zJPZ",
+	"PhRZ+xkJzn+3TltwpLI2BNAf7B5zs2ME2t/uTdeDwdShnclP72+3yNpdyS037rAVqepJyXNYlC9wcscU",
+	"n0LPTSrQAHrozNdoN/vp/a1n1xCMFhIsk280iKInhJb39syf737cl9RhVjw2+g3etEcGvxUbsWeDlZ6+",
+	"1LBRI21y0XgstJ1o9h9mtQCTjyu1bCeGtZazXSLWllLwZAI0eKhJDUkytGTKJEjPWUoj7LwNAs6ZMDRy",
+	"mro4bxO4QubMtQE21OGKTn2axWaZiQ5Btg8tDIa5xKn2UfBrty0fRy5DakueYiuZpckUuae6SXrpjamj",
+	"IY8GpclQEmi3JIy1lwhz/ZrUG7jntQbcdITJsPN1iWZePIVIEkirDiklfRQF0//ZTnZorCJET8l7Efjt",
+	"CdjiLZk0aXiWY0E+iyhCfUQ6o1xoEykcorBqoR4etvh7jSeUijz/zVYD37d9GAphN20l9OA3VR3cSYMA",
+	"Bod72TTGuBGs+f1bqiL+VSuHb4jPMjJVfUopcfRa+GJIW5SqRu5fsAqo0NnzRoD5p3jhI4BOry68pIRb",
+	"OoO4fCjDJB4jWjgb36Wf5G8iDhW1Ox/e1qhqUwjhcee5pAXz8W8o3J348PcQFWfHwOgSHfjpl4xhNZLc",
+	"Ux6CQiG0FF04ydhRd0l86NuXDGx9Je+xqISlAt01QUyqVdyywBDnGkM0hqi9dYzGJy29vl6+c7uDzVc4",
+	"hWK46+VP26nkTWHWVBVsZ57qrYMaGnrDJyvGeSnzxVgv2P3u3jgHNXBmu7ixPXwc7TGlAM/mMRj+L+23",
+	"3nOAHUXJ39uWBl9G6dxNtbitSnaArR2YOr8laX7TdbHNVYSNCXpFehxFbcdw0jK+EfjlYyTi4uuEizum",
+	"TMqCCW3HqrfYIviarzAOA93yd0zpfrfftWuX3DkPgXxO0+Fdf5bEsAfzLESQQZxXUMpADHXlk40mrhQ7",
+	"xvVNlVwmYJ/QYhcBcg2wowVsrdEeF1VtBhl8N6Ll7PrdMsZLRySD4KHdpQgf64BUuNVl65p7xKpt298V",
+	"Xbe+242X4evE1oUt8Fr/kP1DpXvr8pNX1gM/Btpr6OqYZJNSTjKyP6Ga/fGFl9GL4H3DGi5TXrJ0aOMm",
+	"rHwX4qKDkwnyBiIMOVlkXyrIC/Z/OAiwLuXqayMtrsOrJxb4t7+TKS+tqLjmwALC2wpJi9/1ze5HbPXF",
+	"AV3XUM27KuRHgYytiNX16krO5OPSnyqeL1xuhQvL2dwe4NZN4PB2RgWtIJvUPgUu1m7X9+DzVvR6RHxk",
+	"CBzfob5EOxx1kG2rI/pqA2Z+gwZ+unn75tABw+wXik7N4fMXB1H2fAQxai8EpHhtuxIoNbXKzz5SDouL",
+	"wn7us23Qd54kbgXRi5qOx5M/vuiV7aDlD3980XGUWLToQkxlGgTVVTXyXlCqNc+tVnwcI+x4wB1g6lAY",
+	"KQVK2eGbe+8tFX4o1xLM59l//dd//dfh69eH5+fk1avj168zsv/u9uzgxDnyuGkU1Bkz5MXz7/rMdrGP",
+	"01V/gjix/jIE67WiPo72ZlBQ4FFA4Gnw8pA9g+Ep/o54l0pUZGobpWCdgwh9uj3PMebldEOot/J2emfy",
+	"KO2+NcVrnE8z0XamQTrvfzM/ggsyWRmmG9dfNMvdeAVOr1VmJ52L724QhO8MTr5HI5OP7NtS/ds+peuL",
+	"GUEJO5rHNirsqNdi7cbFCEHPzTx8UIyZnq4btsv5toqDpcpL7dJZVEOqo37ILr1tKxKyyci1D8Pc5Bab",
+	"+aVZu1FGuNCG0SJ4B9FDmblf7TL6U0ffadbiPR2sPKrGkhDKXHGXgGbXrnhKSYOG3OBOe2zoos6dH9u/",
+	"wAmh1X3kVLigR24VYd03qMd5TXK9JwcHObwjB9L4OV92gEAfSzEGwaRX176yzd8KEEBieNhxWOuQ7CQv",
+	"uvjVenZiiXOo1v9Ob4fTphU/LcufnZtwnYiwWurU+9E2qWCR/NAHsFycawBO9AZ4CAJzOYwAgWAVwFbI",
+	"2uMD/K4u0H3YscjXsuDT1c9sdVNDpGaqiLeYcgdaheIPajT7EIGIAYCjZPSVXeLp1cXBtgqi7bEyePah",
+	"LIqdF8d/YwGQAtOYXARC1htGGAqOLtiqK6ANYAd8ZC9sCywL4hmj0MbW4uyXykXS9gIiutLXC7Ya24NM",
+	"SBpUz6O4oRGpFAPbcBNJ2U0RPSPbvrcBWJ5iYEgmF9mnQFXSiuPPr7uQPE89QKgVUY5Jhv8F0Vl2cDhX",
+	"YCCYu545q3BGtJ3fveW+c1pVTCSNm12jvo+/O0G8eTsIcnD4J1ged4ER7djJtVV8ym5WC/5waozik9rA",
+	"U3Aqil9oWbO0XkJ9U7yaBeL31RyiSu1wqKA44sbosCl36JYQ3765oz6jcJ3heAlxneOgKlyzhCL3cduK",
+	"bl7eptENgbe2lnKINSZ8LxqAeTFln20u7mmXFL4ZZF/oPr/EGO3/9pv1Jilgnwryn0ffP/+/iTMeEV2V",
+	"3CD8FiqgybCiM7lcuucy9YycyVoYzM4Z+NZg5WBFbZdPsEWWIBJDXMqclg5DZfjEnmhOqa4x4Oa/Q5bd",
+	"8EnFX9LyneBmt++vpDa09P6nHb5T8o67NIjhX90wxWn5Bj2+qQ9ujGLMnBaFcqLD0L6B1j2MKdhmGlh8",
+	"915zS/TO0eeVzr3/PLxdLQ5PazOXyh9A03fF4b39CE6clCXnVpbljBr2B53CpP+zg+IEIP8puV0twp++",
+	"P3px9ByRJ3IpjJLlYVVS4coFIWg/NR+EHwBSJS2bkqg8GClLjKjCUXUQO+yzZEeC8PZ7qcBjXAuEAymO",
+	"CGg6ow/C3mMvgOiRveF0yQyYSqBXIGOH24Ixz0bVOfiacS1/0BivClwD1kMKmddLJszog2hc0VIprBeC",
+	"GJWsIBSj75goELLUPpr27Y52U96Low/ig/j3fyenrdQL+8eXLcMJoiRTMye1KJgi2TOzWjzLMAc9p0ph",
+	"jBOePMkeDs1qAbHN4cQzX4QLmJ/+IKxwlFPNDrnQTGiOAcVakixBL01QuH1SsKODI3JhPIIkTGTCPojJ",
+	"ykDg6KH9B2F/t2qjc15k6FHOvFfIo7jmcQKuA5xywAVcA+yoVB9EwadTpnxU43pJxRfPv2siA5x080Fk",
+	"p8awJWRk0WLJBdfGjnIXIK8Q+UGAbRnqGrkBF2z1b9kRucU9Lc0cAxMANOjZnJWltDvyQQCakxU6G0oD",
+	"0hWMFRCc5ILo3TGfSXFnj1kKbf9ySF6ibJXLJSMTagfQVp0GcPVG+huR7B8fnBz1Ye/4A1q0P+yNPnhB",
+	"Dv6KobeW0DD09sPex+yIXJWUiw+C4DY7nUQHrDg4UD2nlYvPyVoDycWHvezIzvStX6BztrjMGzJUoXEn",
+	"ZSdiF7Ngq2jOvPAzHm0MP/rgNJ+oPWg8/+PVnf9xus7/ODWnWf0JybwWgedFnI3U6wigF0CgvCYuhQJW",
+	"+wO6FewdgZwsdzGfITiLD7OnJJ9TBVhslp+grRMOD8yKTBTaAzUIdl9ywaBzS1VwgTOruEz5A5A6pKwX",
+	"ZMqVqxZkFOUQnqNLVHXtbJwxDC8qMAGr6TwDHQD2Nvwtg/bhiAOBwhROBanFQsh7gVyluUYvmmsEFfMO",
+	"gXHBejL7a0VnDIvXyVoU2YklgaafnJYlg4m4dbuicNw0WM3S3uNoxO83Li7J0LACzXVdVVKB9mpnfubL",
+	"ziG0XONZRp7eBOIqdzNRAQQmvCKGLhhh06kVfdEJQMkc/MSlpDDv/ezPL28J7CL+MTuAcc9rT/5wDCGC",
+	"E4+KL5k2dFlBuhIEUvqfawHBnRQTC1A5Ax/lPdes4QvN++GYpWLA7XIWHhzb9nbOdPNK0TKggN0zxTDK",
+	"zkj3cLWfq/Cq2qOAZ3wSzHK09Pz0g4DoZiyIgkli06kl3GM7+jdH5FXMDdH8154tWCVJs4nILEdkUrcZ",
+	"t3vrTeCwdvMjLgsd+I9djcTw7EF4i7uETaqSf/72s2hkgJO1dG2PkRC8fO6nhmnj66YwTC5i8s7hnHmp",
+	"65j89VdLh98eERCwydvTmzVfZLsEqfdPTkl29fbG7QmtuH4mqc5GMKXs6t3aD8/+QSt+cf4xG5Hs6vT2",
+	"7FXHz6j5b3b8jC/tncmgewrRGpkV5DNPXW8rJuz1+e7oOSR4eH/rZEXmxlSavLu+tIcNHERqZm+78ouh",
+	"ikHHnowKUkpEvqAamYbTLjXZz6yYeez+O7N8ckUa/eoA+Ji9ZVAT07t4xQz6l8pH31sumMuCeSw4rhu6",
+	"xjDpKQPED9s/4q4F1DjBjJUQjz6I747IdajAJgsGqSsobOt1MsZq7Si2fP/8edbAR8mpO7S+c0mfuT8a",
+	"fOn/6/T1JXH69JE/FejflUjUUdE4mLKR9mq6WcP2TaTltFG6ffaH758//0MGzOUthEN42SlnekQEqP9T",
+	"n/MCzFC7YuKKHVtiV3dM6SDzKVai0PTu+pJkz7JQ6eeDCBv2B00MN6Xtnz3QZVW6XIgMTDgVzRdgmwJQ",
+	"zIiPWgZvxVduOc0dU0cfQDWxPUWaR6xk7I32nCtr73gPWBwCTTEBuJ173x09P3q+Fzmn8CbbfyW9ZZf8",
+	"jgnLoZH1wNqLlpy3D1Rk39Am0MmyEMu0MJksQI2AJT472JFhWTnaJ5z5Z/Hb58/9EwoChZNCFbPEc0yM",
+	"rA5LdsfKtl2wolpbnnFPlcOQm1JeZiMEfM/cxqF5OGwCzG6EyJaIoK8Ag91ux5xqhEjLMJdXZxCSX7CK",
+	"iYKJfEX2r1nBNXaBhUu0FU/OqZ5PJFUgVV9fnR0cEXzTtY/QmVNBLJOfWcqyUoB/9N9IQ1wULRgFA5e+",
+	"KMDLbE+z8YLAGX/7/DmW5RHG1xJhD+bZ3Cwh3rsJpVjTsD9uJilFT5RdVsnv2EkTesU11vWJT+NoL9bL",
+	"947/+utoT9fLJVUr9IqHB3PPB9L/1f/5zIU77/1q+wiMopNaHdCOEzWjkIpIEGo9s/YALX+FmntBtwCD",
+	"ghVVPK5wDsGyCItAziOZCkv9yrpEYWzCiJK11af2sRQpXHVCXX0yVH5RFjyAC+60YSPl5lFecm1O7Wp7",
+	"T3NdBG8f6iBb1enVxZbiiB2UgDu3Lmi6Aw9HbNex3iY66tOrC733a1Qdcy0GwAVE6bVISeQZ+AxxsABk",
+	"TvmpKnAQo5rzzP+Rj70WdQRaSuzpp67C8BS5NigEEHNgFQE8uQx7yDBtwH6IqVM0yoD77tu1ukUX57YH",
+	"4FgfxKeodaCVob566ysBoLbgGDImb+N7/mCszG4fH3s+8Mz5kFxXhdt+CIRumYvVMZ6TzMUdkyUtp1It",
+	"GeourWtDDbH8UsexZtDDBwFd/NIKQbOTbEgKvmSFFTGoluKY4BYgM0V9HQ8ncxaODNCiJmN7nGgB0aij",
+	"rt1gxaZQVAReg++fP/8gsvMaxHynsJLNjkJiuNfyG3Z8enWBkoHd5xBIiSjakX0MS4i4Db9HBd6yjzik",
+	"SxD24EofTexgrrRU+5KfQUenFYc32fe/d/zXDrSMqNPTq4uT1gya0iYbk8HkLzB/IlpWsH7aqY1d5dDR",
+	"lqdgtC04x243PFTwEvjFkjeQJOyhNrV7Ov20mumeOMDwkhqmRhh4Bma4pr84JGrbKlw79Pk/fj1RyY0J",
+	"A/EaZ9o1vmD3nzA0humpmo3CefpNmjCUqhzzo3Vp4nNt7XfH3DQzY/dpaloNdu+vATTxB1msdnpjdnha",
+	"4C35pAdt22Cp8IPE6xUxJm8AyRZsFWR6X6Lr42jvxdPOru3WTkzN7n3g0CGko1jnpK1yWe0HF3mKq2YX",
+	"fbn56MZCldW+BgpWvqBwMFbYLQR1kYqgOwcNNJivblcLcsdEgUXamUC8aW+Nr/ih6y87OCLvwa6wlAX7",
+	"EyJiZOgvCN/x9UhKms/DmN3C1NvTmz5Oi0Bm++7KHATcMEDh8SPoE5KFiUksD0W8+pJaaNfthJSebdzi",
+	"1y8h/m3Wbx0oAr49vRkk/yXaReToft0mB944GguvHT4ZbZr7LrbogcBCS8VoAU4UQ7lLIE+eDxn04nMz",
+	"7KH3ch95ErHvpCkApYMOPsVc6Ubkc2baLULGAOr/l5zxLznjtytnpDMAsLDCRpjQb0DOAIyD35iAcRtZ",
+	"a6ycQVGUSLDobsFis22am68LGM/YQyWVGShn+FGo3pAq7Pvbkg5QGOjm742UsMkfz+W9sJzTCQhX0OW/",
+	"xISnFBPWjw8embL0R7whNLwEOomb9IsOG8SGvgRIwUjKFEjPXqjw4wChbBUq5hSCF5JktmKmXYTX24d0",
+	"W4AdEW0Yi4qvrkscR+QaTBtFMG00wDO+b0MXDE2u685eXERk2NhPGVQONu/CBexZUlBIUUbT5JlPrHl3",
+	"fbln356e5pdgC3VB/72tzwCP8FwuKRdD2p9WHACk+huWpbx3uTS9jV/LfBGRfm97b7x0xrVB82mFOu39",
+	"sz2WQVJrvZZe8vyKL2bgAI7NbygIGPcATylM8vsvPEnPLSYspzVKai2OAEFU62xhne3i7SfU+anX2fZA",
+	"vuv8vK5yG0tDWTXPtctBcD2Cu2/BWKWdSNxp4u7Ud85h0LenN2hX/Zx03XssdvucoeKr0O4b6W4OYByC",
+	"/rN+6Lhdu4h1o+3SmxQsmMQ3iajTuJN8Txs7j3MMRJrwmhqOnlNAnd+M9rTaCxiZeJGRNaUvaZl3FqOn",
+	"Mhj9bgTBHeW/oWYhu54olXvjULalU/lDGjmIq7W6fM4FyZHwHESaowzIWNji4G7fhD8zs9s12EoXdiOa",
+	"RXj25s8VUiLDsQLH3MO3nkM6L77TW8+5oiafp64h+Cd1K5TJA3bSNXaLoQklXzCC4vII4tto8bdamx5t",
+	"KvkO7tdRgvUodnmPHKo0KUCMC4j5S14UJbuHdLR7DoFKB19J+r2yO9p1639P8u9jJM/PKQn/k4u1FYYv",
+	"/waNQP+rxVm4zjty9Doh2Ly9Y8rFmmzwz+DewlQEDBuEfA9IvwkR5r5OzlM4Bnxof+MbwEDnx7kHEBs9",
+	"cL1/pnvpQ3l+j9ZZ8A3b1+/i3EWw6uZZRqin9m1wcsEn2W+dajfUjmsFssiKS6FuuKVCAMpf1wx2telu",
+	"teQ+rSH3n0x8X/fhN36qLkPt55WaIZ7rAcNJn0p+7qRtrzr0UneErKVJyaHAEqQigsIS0b3l9XaYD3vH",
+	"fz06Ovr1Y9ZCWUVQQjQF38XuQajctCKhJLejMPg3puil9VY0ffzi17GrJHvDqMrnt+xhmNwIE0GEmU+l",
+	"3jVIDxfrOzSC1S3Y1yDcSA9O0no4wA03ZyKMwax90JB9m9YfQ+ox0XwmKn+cYS6OPeIlOyKnIREU4mYx",
+	"itSqaJkzJWGIUhSt+hT2vN+AMe+8vRO/H8NeXyDYAIOeC/buCKq3XMroECYNssmL5y9IZts1+ZBf2Ib3",
+	"Z2Y+M9VsBDemWMzv1xLWTze9DC5EzkexLu3NeDJzWI/qlmZpYBOLMhla+lzDwVwGv2+5z0rNIG8ymLEw",
+	"CdivFtq7/H4njwPuk/suirg/vbqwErzP/4VMZxeqL6II+n8jP0pFUFdrUjNhVZrF1fazp9cxcRtULaAy",
+	"nbe/IVOHHP+ytaU7sPage+79UwYf//b0z7Xw441g46B1BkrfVffcKSj5iWXyrySP/0sY/0LCeFsQf/wj",
+	"tRHr+GRyOJTJHCKIo/AWchmhumaT7ezeMW+rsHTtUk0B2k8bqrCwErha4evDkAp3ce6KD+LjRaPXYvNJ",
+	"iCFUoB9vFgYskT17dWipJUzF3e6Lc3y/wpsGscRWb/BVTCxbqVVLdThr991kOiSyXC/CDOCrr60W4NSr",
+	"Ggo27Wcbu5QdbBimbdsW6iuecJKMsfuLaGd2JGqsBbFGQmjid9gwn4HOmfJVJvsVzbj2M1BkO9u7nzCd",
+	"IgaySof6eAYTGhT9vj4lI90+dVn1bOMdN2q0Q8XFaC5dM3B1HHeUmL/urYl22Kfy7GfuX5tXxiuz8W7E",
+	"lwSOt1OTfe/QBTI8qmzkkFgMmGB04tT1Oo9toTc5IQKovJEiyH4m6rLMgmKmmMNxEOzAW7cLV17bQVQT",
+	"Stwi7SQgjckBW/tAGTdlsm+VOoSKpSSXyyU99GVbCujrgKhICnKQBLg0YADx4jA2B55jj+KCU7fL9eBH",
+	"Dod4U6AZdJlaFH2fmEJIgH9Cqt64V1mz30YiyvLmjse3PYIVB4QkdLE82qA/SkGsxuMhGjDR9qGnJWmO",
+	"dLLCU9YjyHthIPFw5Q+2lxl9vqsvBXs77RReIyHwtCyja647JdjOT36gmuf43SDBM/o0LXn+2sOJAAkx",
+	"Ph4kFc4QXjv+xZ3DyOF9IHQsXnIHPeRublJ6ja9Cko/15MFdvXx9yEQuwSjX9NVSZIycMTCoIZCf0aRS",
+	"/M7OfcGcbePi3Cud64jUiPvYBKjfvDo9/Pb7P5IpFzOmKsUFWCjm7KFtcODFcHtD/IbHpxABHiSwC65e",
+	"vg7QBd+R7EfUUeGVBhik+L0kF4boOSB0TBh86TbtKDsBDugSBB2zj883GiKeG+xle3WEF6EjkHV1Qgw5",
+	"LQrbzU5cs1MOOCHcOHi8hAzVza4eKyd0WWYASAaChXuQZD5+XiNsdEA7CR4hOcthe3hmD5aX776q5//q",
+	"5euQ/t16n/Qa0a6zF2ARvYKSF9R9WYFeq4oTk2hZ+suCKPLBzNgyp9QC4HJC2G4acR4Ld3AsxwqvLb2j",
+	"vMQy+lOSubqL2BgqrEN5Ei5mGX5B9jk8i4LMZVloV/bg4KQBEYQhUJOwn4BT4hUOvmAIyeMQLguuETGE",
+	"Cwe6Sva7J3CQpUUjKI3weUVrX0Wig4h8JfZ9qfx+JF+gBc7UEwZ02fvwIDwXQpc6oFogWgTeRSTP1UZZ",
+	"+BGZ1Lw0jY3Qd5EhQ8oQWZESRUUhl+Tdu4tzfJ+wtjZEgQOSaAvB0pf/8yZ4V3k6lF8QOQNALkCN44Jk",
+	"aKQbKz6bWx79tFnaHkcsYKp+EO1iC67KwqMReY7ISwdG1FoG2XfYaR9EBjV6x0uqDVNArtkB6guu9AQC",
+	"VgHOnH0P/QYGO8wHET2nLucdMGyZ0FhjGHG8fOVuXJgDeD5Kv3o/s9Vnsu67ciuWtbLfiHH/Z7bqSGJq",
+	"7sRvJrQMkZQ9EDEE53Xl/MLdcpB78Uo2GUj8sDz7x4KtBho6/QW2lxkuO77GyAByWQsrMI0cK7cs+1Mu",
+	"rbN7ORGzgfu1E/B38AXJbrFIMGJV1/kcfm+gfV08u/2je9bsa4hzQcbm5gN/sSKYM7w6BGzP/TwnxShc",
+	"xLCEUbxfXc+lMqEOWsq85S/ZVzToWNL39kQIitMA8ewL4rAWxLZzl/ojjM6r86CIPYxOs9ACNmDjMesV",
+	"awL5Tx2R++qHTZl9Mqd3jEwYE55hepMJEOdYsSXlAoSSfd8dwk8C5jI+QAeQrxBlTpT8jq1RN2g7VuMF",
+	"cHpSUa3vpSosAU5KKhZ2Y981lKo9OuQLktnNj3GnM3xsMnI/5yWLgbzldBo/M/bDJnxggpjfgEe8BgAO",
+	"hnzEVAO17PHEz3UXdUclisLdkKqFvgfOBsTxiG9NMvjjM1+K9eenSxhzNOGIppFgIuklIgYA+2cbGfEQ",
+	"kdFF5b2+AC+GNdvtjg9rvTifLhw97r4nH4goN6BGLymSmMPSIdmzrMNvAEz/08x2oDSAxJdBb02JhUZ/",
+	"iIpcEUUb3NQgChrNyinZR6KCC2s/c3JRl4qMK++FMPkEKRmkAaBgRJl870NOPPKKr+7vnhvLMuO1Nzab",
+	"dTF6w2iDx8uOZkfQ5pvlCs/dCiYeqJga1yNajy2TOY3wf+wcYKNDO+liaqyMHYP9s3zx5MBH9HGC8jvE",
+	"lc90XVUKZGUrUfzpm2yEt8wXRNfMdOElYcoVspCt9+uGIf7oN1FsuJmv83a0CJZUm7GvN0dqYWSdz7sN",
+	"4O3pt2iSiXppecA3e7+OdrPZ/K+Tt5MIO42NwlLtPlIXcdUAD353Arjl0D45PxLF87nUTCTl8I6AuFZ2",
+	"qNskP4NW7BvZh5oMDRL5kqkZbLOl3rFTcmC/F6wyB1svXeo++AuIN8OLUoLd6yx1WRSDqIbPEd3WrQD8",
+	"zMJpBbHfYwLbI3G1cWC/trOkjtC3nflLyCrLawX1ftYVpN6d/Bez+RRm0xGy12I3X4W7vEwRJYh2VIS/",
+	"xYbkCQenVWeoXlrY9Oq9tCrKM19Eix3mJWfCPOtGW3qnG7EE6yoaKHZxx8FyGPIVa83AbmnlTM2EYcWx",
+	"s6igyxpHdA4SLHsBFi7FZlxj3B7OpRXc5DxgwVT47vrS3ibFCq5YbpqRjcR6UrZnYBVHR0fAPXzTsZER",
+	"ywl/rRVH5vP/2i//BF9Z3nLtK1VsFjbYNJb53TyDBQy2mj0c3t/fH1pOc1ir0jm4tgXz4QaNeZGsq7dg",
+	"q7Gqy47i+vGKOxq4CszpOtWJEqV4t2Nd4VMve2KAzbeYa11barE05OkiEMS768sNdBzbHnN+rHq+SYmt",
+	"JKDazDeuC+67fob03H1Xrh0ta/vEIzFbIsd0Sjs2BPx5tfgAbjlUHHC4ebaJVOSn97e+8mCwAO9n+A/4",
+	"MM7lyQJRAFNrjHz7330LcPYB3F4fQLUEyN4IX7vqdY2B4vTq4hhfQ0wlZFr8wYUCZich1N7qDjDfqK17",
+	"cOHP32YnTS0umLhreIXLafdrr1tk2nE+XVjXyF8+LvKyLlgnTioMu+MF3I2bv2H32H9AZ/i8r1tqvNR9",
+	"2OCgI7dZYAEy2pfr23gw8LPmZuR+94bdhigattdc576J5xoHwUZhTSCp1Q0xRmJdW87FwKeuTMpADDsE",
+	"DwJxY8CTm24i1ukJMl4+P+LjJukMA3z06+5OHA4h3DHJpOO4PfV0aDSh5l2bfV80hReXzNCCGgpcfq1K",
+	"a0JwOMIyepbqIZ8BOY1id3LhhjFywYT2D0hj1ZFlYZl0l7AvW6xlB2JqKB/tNDHt/3MQlFNe/AmtEZNL",
+	"i/pEBgTeqjd0yQZnyCYEzSfzSt0ijflYD0drUI2baENXDhgiJFutCHuouGLdeHi/JeJbcsGXVqn8ZtRv",
+	"DL5dYxNxgNOG5fkN4mL/ZgKhhyiWeCw+DHpNtYzW3A3ct5XqB6T3bmpPDQU02bw4zpmfUJzZm/K//Ivk",
+	"vgLJDZX20pw0QOA9BRt9hu/kIMGu/aS6QpyR7hNoEQK2Q0Ar8LwVlJjtI0FkqP8ixM/y5vcW50+RoDtz",
+	"n3yRJMggJzaNd6VPxaaK6fmw592HoyBThA9x6EY0JRoe4ZxChcBSihlTZMIIewgl9tv14vA0yD4orq+d",
+	"xhyokHg1/mlM27EQsSVzDrbqGhe4+51o78yE2U3QxMgu23Ko/PEJLuHbjXGtMBQW9L9LIrhuLTSk6a0Z",
+	"pMLimzvR2qEBV8MqNdsMUaj0WKUa5mpFgc1r4XnT/lSqJXF+owx+z0buH2AOHM+5MPZPjbHp4Ij4KwHt",
+	"nH0HO4+uT3YSjE34sWsYelpr7FX/VmNYtZ/tuu3IHUcjyuMccI8KovHnaV2Wq8TVwq264WJWslu3+V/F",
+	"fIsn3/lLcw5Pa5tdu6zx1m1ajOyfI3PmLsQ6pmXZT7BoCfVEtClTjJwPYsrRKxFbPzF3B/87mDXTxKHT",
+	"1NGyPTlqi7yK26iwg65OyzLIL1+Fqlr78Tkp57Qsk4JBREzBubb5QAADalfkZbQIiRTOBhwy0/HlapOG",
+	"G+BFeoDo1JrcdrK/7UwPOuiftla6g1SjZjunbUT28Fail3P9d+RxuNgkgVhTDvsmkVDx9vrPW3VBMKWq",
+	"2VPkRrRp1m/DYDl0NMw1tJYMp33hlztGqN+zpKSa3Nz4LOPf/wKhSImTHRI3HduhUqN6LNqST81mq8N7",
+	"XjBS8qVVovYhmNRRSTvPWbEmSunpBdSTZjcdZAQvolsVRVQ0WQloJPFBfp35/khuXzsm+m3iYJqCBl86",
+	"SFokCaWXOneMom6PEhmP1KzXYPTZD21IzG5qkzrsJI/cz9543TX+c9I1FsTnIltHLwQ3TxaTOyTIFQiU",
+	"btDABh9xQbAAg7afcT3mwtLvHbO6gKIG/r9iKgvxS0v6kLWDmWg59i0LaugYzd0+xGkpBTdSZcCyAL8X",
+	"tRBgK0tqDFMHTxyd2vgR13OnqcYM68eleaWSqKKb8U8RapVknMlAz7W97y5a+Ni72h9FuYXwW67mE5JB",
+	"bN0YqPpP32SYzeCynTa+bUX2fYa4xw4vZSC1HaISMZBz+wrsrbhnZdllI4q25l/Bh4NFiWQ0Ys+diND4",
+	"HnUpvLjqU1kG1vN0+oPzpwMePHBDh0LDwZxaUWV4XpdUEcggTysTV37kL+GzxlCjoUbteJWcpcthV830",
+	"/U6HFXWnYL9vcEx9Oq/0GVcuqMs+sMgLnrVZw5FdezYitfZhDShbgr3D4QeTfSFdikeI/nrqNxOzut30",
+	"uSY15NxvKVfxuDfUKhYoTyeg5jYynKe8ZP/m8mFoU1/IjmjnEGUCblQWUlCnRDdlirLzGhDDXKocwF3z",
+	"PCxZy1rlbESqklENIaew6qbD06uLtATgqPDz8DtP4r8JTudC+wBi2+UZrfE3t5m/rURqnNRXqZYDli+7",
+	"XS3Ll9s70MACBQ8qnBOyvitPdAk2tf4KPPtHJcsdjBZVdMyfJYJmOE79ZZtnYxqqq6njcu8GotRHt/S3",
+	"c4nScSXtS/Q1SDamgLblR6p1I64HCGwfXTdM4DbKHQ5372Y4WXmYNrBkuL2Nce1PfVOfGGnmStYzK/tz",
+	"3aCylw4+YJf6TH9m5vNTVfMAdB9UbBj/knUO2mcxB3MDh7pH+5tHcZBOnN5ODr32GDe2FZc67CvA+z4H",
+	"ZH18SRLg9I0YNxxyvhtvHgf7mljzrXpmmCKvd69m9s8pLHVog19XWlpDlPfw8dug43//AlSTRDdEgkJa",
+	"ftapRv+lZjWAPmJDIqcRioQoNooj7obqDaZMagAu68ThJExKmS/+ZDlYtubvg8IjzX10M7JM2Y4PAFfk",
+	"Gv/o7p6zwVKl+B2yMC5ceBU0MzxfIDQcVgaarAglGuIoXJORAwVy3XFBpiWfzU1ITQZEflVXJpXW80oa",
+	"nFCfSQswJzJYtMcZcqB0qeVaSmuDZ6/Zs2APU5YsO0JjymqhSnxVZ5U7tr9bakOXuT9SBwoSUcUmweNZ",
+	"2ofZKdARzb+SxhHFJtXPlKyrTtKHGn56jpU3+UywgmR/tl9gdxlxlEwkehgQBN8+H4KVJDOrxVFe1tow",
+	"dSSkS321dyQ7cUYpXU/seBNWBMV/H1ZhKdTnih04Es5zVjlLrZ0MNbXyNKHbT+GAK+fT3+4pB6ANH+Xq",
+	"++smZNiAr+3ahEn4C+FPoXLHVXTQB+653+gQ3wEH1EcvzdR73ZGIqwDt8eQ2ixNqhM3rrOB4AMwlYPgT",
+	"OqNcaDMKx+SLJPoKIQGTKJNUu+oXaS8nFmHsBYJd6x8TytyiuCb3VBh7TRHc5buj50ffdab2NzP67Ref",
+	"xA9GkX04lKG0m4s/Z08uygyaX3y0UHfNPj6+9trT6kZD96vBp0PKaLiIx/RaI6SUfhSX2tSeOv1ldOSK",
+	"F/EfWNAdDM0f4VpOfBX6rdR82dSBb2WWeCZoZcKSUUg1hVxsRXkJ5QJLqucdOlc0lyfybKME4t4SSBms",
+	"SiqCEQiioKKVxHBLWbMbz5oKAPCJFRc8li00GLvTGeu6qqQyWaTLYVWAIOzs29fE/9cHu7P2KTFzWThU",
+	"gpIafsfGtSrhD660HPzb9vdh7+OvVv/y4B72lMqSlWP2wPLaqWBTWmr2MTs4cQUInJjX2DBcOdyoVH8+",
+	"p1zEYeH21BDW0J4lBD4qBjGWtNS4vkaK9Em6tgNc4NoyEH4hvZ5shBC9IH+B41UVTJEa4Wf8AklYIKzH",
+	"rR/QrRpHwQZyyw+gDqsEpBQcEPzKRFFJgD9HgDFctb2CLj96nedDp1/7vcbweV2XJiqvZFxNGCSvDSRp",
+	"Bg4RXLWcRgK93MzSbe0caDe2L4cXCxyBVny8YPbfv9orCOK+Yxa1KveO955B0SrX4UZcKMbfQqjaPoZN",
+	"HhyRl9ShcjaBMPBwtEGVyH7s0HXSHCJGW2J1oe2Ip9tgDI+IosYFyQF5g2/6qOE/iMI82uQiDiTXd3RM",
+	"FHOOLvD0y+n6kM1AuhnJKU6wYsWmAE6Cpkh4CS25rMZ+jCyaV1AxE9UnIMT026PnqUz6IBA5AW0UYDFS",
+	"2VnLaEQMUd0c7lzJqvIeR1eBqK60UYwuo1JEUGsjVNxyfSbqHm0OgFKiHSGlBDcnKVHlDJKn1ezWpFHY",
+	"bD2nAayFLp0+EU0qkkw3J3NpJQFIkpjG2whT8TG46A60dOfqRlhNIx6A0dLMydmc5QsMYf3HgEAAfQzg",
+	"2Z6IRoS62As0BRApnsnplOh7bi8pLBIeLdwBB/EHRUOjzoHnrUAOZmIqVQ5PYwDodH8bSzXDqA3tQNlj",
+	"ukjED6QuDJbP8DVQYj7j6MJSfLAK5BSjSNwga5xns/8zV7R23wr6VqQ8WKeWkWceDqDIn5zj8LBgISM3",
+	"7ZIKOoNjjCYCBec+/vrx/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,6 +14,14 @@ import (
 // ErrNotFound is returned by reads of a key that does not exist or has expired.
 var ErrNotFound = errors.New("storage: key not found")
 
+// ErrClosed is returned by calls made after Close, so callers can tell a
+// shutdown race from a backend failure.
+var ErrClosed = errors.New("storage: store is closed")
+
+// ErrNotInteger is returned by Incr when the stored value is not a decimal
+// integer (Redis says "value is not an integer or out of range").
+var ErrNotInteger = errors.New("storage: value is not an integer or out of range")
+
 // Store is a flat key-value space with optional per-key expiry.
 // Keys use Tyk's names (apikey-<id>, orgkey.<org>, quota-<id>, ...) so that a
 // Redis shared with other tools looks familiar.

@@ -1,0 +1,455 @@
+package controlapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/tollgate/tollgate/gateway/keys"
+	"github.com/tollgate/tollgate/gateway/policy"
+	"github.com/tollgate/tollgate/gateway/session"
+	"github.com/tollgate/tollgate/gen"
+)
+
+const (
+	msgNoAccessRights = "Failed to create key, keys must have at least one Access Rights record set."
+	msgCreateFailed   = "Failed to create key, ensure security settings are correct."
+)
+
+// decodeSession reads the buffered request body as a session.
+func decodeSession(ctx context.Context) (*session.State, bool) {
+	var s session.State
+	r := requestOf(ctx)
+	if r == nil || r.ContentLength == 0 {
+		return nil, false
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	if err := json.NewDecoder(body).Decode(&s); err != nil {
+		return nil, false
+	}
+	return &s, true
+}
+
+func query(ctx context.Context, name string) string {
+	if r := requestOf(ctx); r != nil {
+		return r.URL.Query().Get(name)
+	}
+	return ""
+}
+
+// ListKeys lists key IDs (or hashes), optionally filtered by prefix.
+func (s *Server) ListKeys(ctx context.Context, _ gen.ListKeysRequestObject) (gen.ListKeysResponseObject, error) {
+	if s.Settings.HashKeys && !s.Settings.EnableHashedKeysListing {
+		return fail(404, "Hashed key listing is disabled in config (enable_hashed_keys_listing)"), nil
+	}
+	filter := ""
+	if !s.Settings.HashKeys {
+		filter = query(ctx, "filter")
+	}
+	names, err := s.Keys.List(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	return ok(map[string][]string{"keys": names}), nil
+}
+
+// AddKey creates a key with a generated ID (POST /tyk/keys).
+func (s *Server) AddKey(ctx context.Context, _ gen.AddKeyRequestObject) (gen.AddKeyResponseObject, error) {
+	return s.importKey(ctx, "")
+}
+
+// CreateCustomKey imports a key under a chosen name. Tyk routes
+// /tyk/keys/create and /tyk/keys/preview through the same path pattern.
+func (s *Server) CreateCustomKey(ctx context.Context, req gen.CreateCustomKeyRequestObject) (gen.CreateCustomKeyResponseObject, error) {
+	switch req.KeyID {
+	case "create":
+		return s.createKey(ctx)
+	case "preview":
+		return s.previewKey(ctx)
+	}
+	return s.importKey(ctx, req.KeyID)
+}
+
+// createKey is POST /tyk/keys/create: a generated ID, policies applied,
+// quotas started.
+func (s *Server) createKey(ctx context.Context) (reply, error) {
+	sess, okBody := decodeSession(ctx)
+	if !okBody {
+		return fail(400, msgUnmarshal), nil
+	}
+	now := s.Now()
+	keyID := s.Keys.NewKeyID(sess.OrgID, "")
+	if sess.HMACEnabled {
+		sess.HmacSecret = session.NewID()
+	}
+	sess.Touch(now)
+	sess.DateCreated = now
+	if err := policy.Apply(sess, s.Policies.Lookup(), policy.OrgCheck{}); err != nil {
+		return fail(400, "Failed to create key - "+err.Error()), nil
+	}
+	if len(sess.AccessRights) == 0 && !s.Settings.AllowMasterKeys {
+		return fail(400, msgNoAccessRights), nil
+	}
+	if err := s.prepareForSave(ctx, sess, true, false); err != nil {
+		return fail(400, "Failed to create key - "+err.Error()), nil
+	}
+	return s.store(ctx, keyID, sess, "added")
+}
+
+// importKey is POST /tyk/keys[/{name}]: the caller chooses the key (or gets
+// a generated one); an existing key of that name is replaced.
+func (s *Server) importKey(ctx context.Context, name string) (reply, error) {
+	sess, okBody := decodeSession(ctx)
+	if !okBody {
+		return fail(400, msgMalformed), nil
+	}
+	now := s.Now()
+	keyID := s.Keys.NewKeyID(sess.OrgID, name)
+	hashed := query(ctx, "hashed") != ""
+	if hashed && name != "" {
+		keyID = name
+	}
+	sess.DateCreated = now
+	if sess.Expires > 1 && sess.Expires < now.Unix() {
+		sess.Expires = 0
+	}
+	if err := s.hashPassword(sess, ""); err != nil {
+		return reply{}, err
+	}
+	suppress := query(ctx, "suppress_reset") == "1"
+	if !suppress {
+		sess.Touch(now)
+	}
+	if err := policy.Apply(sess, s.Policies.Lookup(), policy.OrgCheck{}); err != nil {
+		return fail(400, msgCreateFailed), nil
+	}
+	if err := s.prepareForSave(ctx, sess, true, suppress); err != nil {
+		return fail(400, msgCreateFailed), nil
+	}
+	if len(sess.AccessRights) == 0 && !s.Settings.AllowMasterKeys {
+		return fail(400, msgCreateFailed), nil
+	}
+	return s.storeAs(ctx, keyID, hashed, sess, "added", !suppress)
+}
+
+// prepareForSave runs the per-API steps of a key write: trial expiry from
+// policies, quota renewal and policies checked against each API's org.
+func (s *Server) prepareForSave(ctx context.Context, sess *session.State, isNew, suppressReset bool) error {
+	now := s.Now()
+	for apiID := range sess.AccessRights {
+		api, loaded := s.APIs.Get(apiID)
+		if !loaded {
+			continue
+		}
+		if isNew {
+			for _, pid := range sess.PolicyIDs() {
+				if p, ok := s.Policies.Get(pid); ok && p.KeyExpiresIn > 0 {
+					sess.Expires = now.Unix() + p.KeyExpiresIn
+				}
+			}
+		}
+		if !suppressReset && !api.Def.DontSetQuotaOnCreate && sess.QuotaRenewalRate > 0 {
+			sess.QuotaRenews = now.Unix() + sess.QuotaRenewalRate
+		}
+		if err := policy.Apply(sess, s.Policies.Lookup(), policy.OrgCheck{Enabled: true, OrgID: api.Def.OrgID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// store saves a new key and answers with the modify body.
+func (s *Server) store(ctx context.Context, keyID string, sess *session.State, action string) (reply, error) {
+	return s.storeAs(ctx, keyID, false, sess, action, true)
+}
+
+// storeAs saves under keyID (or, when hashed, under that hash as given),
+// resetting quota counters unless told not to.
+func (s *Server) storeAs(ctx context.Context, keyID string, hashed bool, sess *session.State, action string, resetQuota bool) (reply, error) {
+	stored := keyID
+	if !hashed {
+		stored = s.Keys.StoredName(keyID)
+	}
+	if resetQuota {
+		if err := s.Keys.ResetQuota(ctx, stored, sess); err != nil {
+			return reply{}, err
+		}
+	}
+	if err := s.Keys.Save(ctx, stored, sess, s.lifetime(sess)); err != nil {
+		return reply{}, err
+	}
+	hash := ""
+	if s.Settings.HashKeys {
+		hash = stored
+		if sess.BasicAuthData.Password != "" {
+			keyID = ""
+		}
+	}
+	return modified(keyID, action, hash), nil
+}
+
+// previewKey shows a session with its policies applied; nothing is stored.
+func (s *Server) previewKey(ctx context.Context) (reply, error) {
+	sess, okBody := decodeSession(ctx)
+	if !okBody {
+		return fail(400, msgUnmarshal), nil
+	}
+	now := s.Now()
+	sess.Touch(now)
+	sess.DateCreated = now
+	_ = policy.Apply(sess, s.Policies.Lookup(), policy.OrgCheck{}) // errors are ignored, as in Tyk
+	return ok(sess), nil
+}
+
+// lookupScope is the org a control-API lookup is scoped to: org_id, or the
+// org of the API named by api_id.
+func (s *Server) lookupScope(ctx context.Context, useAPI bool) (string, *policy.OrgCheck) {
+	org := query(ctx, "org_id")
+	if !useAPI {
+		return org, nil
+	}
+	if apiID := query(ctx, "api_id"); apiID != "" {
+		if api, loaded := s.APIs.Get(apiID); loaded {
+			return api.Def.OrgID, &policy.OrgCheck{Enabled: true, OrgID: api.Def.OrgID}
+		}
+	}
+	return org, nil
+}
+
+// GetKey returns a key with its policies applied and live quota figures.
+func (s *Server) GetKey(ctx context.Context, req gen.GetKeyRequestObject) (gen.GetKeyResponseObject, error) {
+	hashed := req.Params.Hashed != nil && *req.Params.Hashed
+	if hashed && !s.Settings.HashKeys {
+		return fail(400, "Key requested by hash but key hashing is not enabled"), nil
+	}
+	org, check := s.lookupScope(ctx, true)
+	found, err := s.Keys.Lookup(ctx, org, req.KeyID, hashed)
+	if errors.Is(err, keys.ErrNotFound) {
+		return fail(404, "Key not found"), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sess := found.Session
+	oc := policy.OrgCheck{}
+	if check != nil {
+		oc = *check
+	}
+	_ = policy.Apply(sess, s.Policies.Lookup(), oc)
+	if err := s.fillQuotaRemaining(ctx, found.Stored, sess); err != nil {
+		return nil, err
+	}
+	sess.BasicAuthData.Password = ""
+	return ok(sess), nil
+}
+
+// fillQuotaRemaining reports the live quota left from the counters.
+func (s *Server) fillQuotaRemaining(ctx context.Context, stored string, sess *session.State) error {
+	if sess.QuotaMax != -1 {
+		used, exists, err := s.Keys.QuotaUsed(ctx, "", stored)
+		if err != nil {
+			return err
+		}
+		if exists {
+			sess.QuotaRemaining = max(0, sess.QuotaMax-used)
+		}
+	}
+	for apiID, ar := range sess.AccessRights {
+		if ar.Limit.IsEmpty() || ar.Limit.QuotaMax == 0 || ar.Limit.QuotaMax == -1 {
+			continue
+		}
+		used, exists, err := s.Keys.QuotaUsed(ctx, ar.AllowanceScope, stored)
+		if err != nil {
+			return err
+		}
+		if exists {
+			ar.Limit.QuotaRemaining = max(0, ar.Limit.QuotaMax-used)
+		} else {
+			ar.Limit.QuotaRemaining = ar.Limit.QuotaMax
+		}
+		sess.AccessRights[apiID] = ar
+	}
+	return nil
+}
+
+// UpdateKey replaces a key's session (date_created is kept).
+func (s *Server) UpdateKey(ctx context.Context, req gen.UpdateKeyRequestObject) (gen.UpdateKeyResponseObject, error) {
+	sess, okBody := decodeSession(ctx)
+	if !okBody {
+		return fail(400, msgMalformed), nil
+	}
+	hashed := req.Params.Hashed != nil && *req.Params.Hashed
+	found, err := s.Keys.Lookup(ctx, sess.OrgID, req.KeyID, hashed)
+	if errors.Is(err, keys.ErrNotFound) {
+		return fail(404, "Key is not found"), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	old := found.Session
+	now := s.Now()
+	suppress := req.Params.SuppressReset != nil && *req.Params.SuppressReset == "1"
+	sess.DateCreated = old.DateCreated
+	if suppress {
+		sess.QuotaRenews, sess.LastUpdated = old.QuotaRenews, old.LastUpdated
+		for apiID, ar := range sess.AccessRights {
+			if prev, ok := old.AccessRights[apiID]; ok {
+				ar.Limit.QuotaRenews = prev.Limit.QuotaRenews
+				sess.AccessRights[apiID] = ar
+			}
+		}
+	} else {
+		sess.Touch(now)
+		if sess.QuotaRenewalRate > 0 {
+			sess.QuotaRenews = now.Unix() + sess.QuotaRenewalRate
+		}
+	}
+	if err := s.hashPassword(sess, old.BasicAuthData.Password); err != nil {
+		return nil, err
+	}
+	if err := s.prepareForSave(ctx, sess, false, suppress); err != nil {
+		return fail(400, msgCreateFailed), nil
+	}
+	if !suppress {
+		if err := s.Keys.ResetQuota(ctx, found.Stored, old); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.Keys.Save(ctx, found.Stored, sess, s.lifetime(sess)); err != nil {
+		return nil, err
+	}
+	return modified(s.displayID(req.KeyID, found.Stored), "modified", ""), nil
+}
+
+// displayID is the key named in replies: the stored ID, unless keys are
+// hashed (then the name the client used).
+func (s *Server) displayID(name, stored string) string {
+	if s.Settings.HashKeys {
+		return name
+	}
+	return stored
+}
+
+// DeleteKey removes a key and its quota counters.
+func (s *Server) DeleteKey(ctx context.Context, req gen.DeleteKeyRequestObject) (gen.DeleteKeyResponseObject, error) {
+	hashed := req.Params.Hashed != nil && *req.Params.Hashed
+	org, _ := s.lookupScope(ctx, false)
+	found, err := s.Keys.Lookup(ctx, org, req.KeyID, hashed)
+	if errors.Is(err, keys.ErrNotFound) {
+		return fail(404, "There is no such key found"), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Keys.ResetQuota(ctx, found.Stored, found.Session); err != nil {
+		return nil, err
+	}
+	n, err := s.Keys.Delete(ctx, found.Stored)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return fail(400, "Failed to remove the key"), nil
+	}
+	return modified(s.displayID(req.KeyID, found.Stored), "deleted", ""), nil
+}
+
+// policyInstruction is the body of POST /tyk/keys/policy/{hash}.
+type policyInstruction struct {
+	Policy        string   `json:"policy"`
+	ApplyPolicies []string `json:"apply_policies"`
+}
+
+// setKeyPolicies sets the policies of a key found by its hash. It is not in
+// the 5.4.0 document, so it is routed by hand.
+func (s *Server) setKeyPolicies(w http.ResponseWriter, r *http.Request) {
+	var in policyInstruction
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		_ = fail(400, msgBadInstruct).write(w)
+		return
+	}
+	ids := in.ApplyPolicies
+	if in.Policy != "" {
+		ids = append(ids, in.Policy)
+	}
+	hash := r.PathValue("keyID")
+	found, err := s.Keys.Lookup(r.Context(), "", hash, true)
+	if err != nil {
+		_ = fail(404, "Key not found").write(w)
+		return
+	}
+	sess := found.Session
+	sess.ApplyPolicies, sess.ApplyPolicyID = ids, ""
+	sess.Touch(s.Now())
+	if err := s.Keys.Save(r.Context(), found.Stored, sess, 0); err != nil {
+		_ = fail(500, "Could not write key data").write(w)
+		return
+	}
+	_ = modified(hash, "updated", "").write(w)
+}
+
+// hashPassword hashes a basic-auth password before it is stored, unless it
+// is unchanged from the stored hash.
+func (s *Server) hashPassword(sess *session.State, storedHash string) error {
+	pw := sess.BasicAuthData.Password
+	if pw == "" {
+		sess.BasicAuthData.Password = storedHash
+		return nil
+	}
+	if pw == storedHash {
+		return nil
+	}
+	switch algo := s.Settings.BasicAuthHashFunction; algo {
+	case session.Murmur32, session.Murmur64, session.Murmur128, session.SHA256:
+		sess.BasicAuthData.Password = session.HashWith(algo, pw)
+		sess.BasicAuthData.Hash = algo
+	default:
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), 10)
+		if err != nil {
+			return err
+		}
+		sess.BasicAuthData.Password = string(h)
+		sess.BasicAuthData.Hash = "bcrypt"
+	}
+	return nil
+}
+
+// lifetime is how long the store keeps a key: the global lifetime when
+// forced, else the key's own, else the largest of its APIs'; with "respect
+// key expiration" it stretches to the key's expiry.
+func (s *Server) lifetime(sess *session.State) time.Duration {
+	var secs int64
+	respect := s.Settings.LifetimeRespectsExpiry
+	switch {
+	case s.Settings.ForceGlobalLifetime:
+		secs = s.Settings.GlobalSessionLifetime
+	case sess.SessionLifetime > 0:
+		secs = sess.SessionLifetime
+	default:
+		for apiID := range sess.AccessRights {
+			if api, ok := s.APIs.Get(apiID); ok {
+				secs = max(secs, api.Def.SessionLifetime)
+				respect = respect || api.Def.RespectKeyExpiration
+			}
+		}
+	}
+	if secs <= 0 {
+		return 0
+	}
+	if respect {
+		if sess.Expires <= 0 {
+			return 0
+		}
+		if left := sess.Expires - s.Now().Unix(); left > secs {
+			secs = left
+		}
+	}
+	return time.Duration(secs) * time.Second
+}

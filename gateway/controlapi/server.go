@@ -1,0 +1,73 @@
+// Package controlapi implements the Gateway API (Tyk 5.4.0's /tyk/ control
+// API) on top of the strict server interface generated from
+// openapi/gateway.yml. Requests are checked against that document before an
+// operation runs; operations answer with Tyk's statuses and messages.
+package controlapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tollgate/tollgate/gateway/apidef"
+	"github.com/tollgate/tollgate/gateway/keys"
+	"github.com/tollgate/tollgate/gateway/policy"
+	"github.com/tollgate/tollgate/gateway/storage"
+	"github.com/tollgate/tollgate/gen"
+)
+
+// Settings are the tyk.conf values the control API acts on.
+type Settings struct {
+	Secret                  string
+	MaxBodyBytes            int64
+	HealthPath              string // health_check_endpoint_name
+	AllowMasterKeys         bool
+	HashKeys                bool
+	EnableHashedKeysListing bool
+	BasicAuthHashFunction   string
+	GlobalSessionLifetime   int64
+	ForceGlobalLifetime     bool
+	LifetimeRespectsExpiry  bool
+	LivenessInterval        time.Duration
+}
+
+// Reloader is the part of the gateway that reloads definitions and policies.
+type Reloader interface {
+	// Reload queues a reload; with wait it returns once the reload is done.
+	Reload(ctx context.Context, wait bool) error
+	// GroupReload asks every node sharing the store to reload.
+	GroupReload(ctx context.Context) error
+}
+
+// Server implements gen.StrictServerInterface.
+type Server struct {
+	Settings Settings
+	APIs     *apidef.Store
+	Policies *policy.Store
+	Keys     *keys.Store
+	Store    storage.Store
+	Reloader Reloader
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	health *healthCheck
+}
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// Handler returns the control API's HTTP handler and starts the health
+// probe, which stops with ctx.
+func (s *Server) Handler(ctx context.Context) (http.Handler, error) {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.Settings.MaxBodyBytes <= 0 {
+		s.Settings.MaxBodyBytes = 4 << 20
+	}
+	s.health = startHealth(ctx, s.Store, s.Settings.LivenessInterval, s.Now)
+	return newHandler(s, s.Settings.Secret, s.Settings.MaxBodyBytes, s.Settings.HealthPath, s.Log)
+}

@@ -1,0 +1,225 @@
+// Package gateway is the Tollgate process: it opens the store, loads API
+// definitions and policies, serves the control API (and, as later issues
+// land, the data plane) and reloads on request.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tollgate/tollgate/gateway/apidef"
+	"github.com/tollgate/tollgate/gateway/config"
+	"github.com/tollgate/tollgate/gateway/controlapi"
+	"github.com/tollgate/tollgate/gateway/keys"
+	"github.com/tollgate/tollgate/gateway/policy"
+	"github.com/tollgate/tollgate/gateway/storage"
+)
+
+// Gateway is one running node.
+type Gateway struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Store    storage.Store
+	APIs     *apidef.Store
+	Policies *policy.Store
+	Keys     *keys.Store
+
+	reloads *reloader
+}
+
+// New opens the store and loads definitions and policies.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, error) {
+	st, err := storage.Open(ctx, cfg.Storage)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s store: %w", storageName(cfg.Storage), err)
+	}
+	g := &Gateway{
+		Config: cfg, Log: log, Store: st,
+		APIs:     &apidef.Store{Dir: cfg.AppPath},
+		Policies: &policy.Store{Dir: cfg.Policies.PolicyPath, RecordFile: cfg.Policies.PolicyRecordName},
+		Keys: &keys.Store{KV: st, Opt: keys.Options{
+			HashKeys: cfg.HashKeys, HashKeyFunction: cfg.HashKeyFunction,
+			HashKeyFunctionFallback:     cfg.HashKeyFunctionFallback,
+			DisableKeyActionsByUsername: cfg.DisableKeyActionsByUsername,
+		}},
+	}
+	g.reloads = newReloader(g.load, log)
+	if err := g.load(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func storageName(o storage.Options) string {
+	if o.Type == storage.TypeRedis {
+		return "redis"
+	}
+	return "embedded"
+}
+
+// load re-reads definitions and policies from disk. Bad files are logged
+// with their reason and skipped; the rest load.
+func (g *Gateway) load() error {
+	apiProblems, err := g.APIs.Load()
+	if err != nil {
+		return fmt.Errorf("reading API definitions from %s: %w", g.Config.AppPath, err)
+	}
+	for _, p := range apiProblems {
+		g.Log.Error("API definition not loaded", "file", p.File, "reason", p.Reason)
+	}
+	polProblems, err := g.Policies.Load()
+	if err != nil {
+		return fmt.Errorf("reading policies: %w", err)
+	}
+	for _, p := range polProblems {
+		g.Log.Error("policy not loaded", "file", p.File, "reason", p.Reason)
+	}
+	for _, a := range g.APIs.List() {
+		if why := a.Def.RouteProblem(); why != "" {
+			g.Log.Warn("API loaded but not routed", "api_id", a.Def.APIID, "file", a.File, "reason", why)
+		}
+	}
+	g.Log.Info("definitions loaded", "apis", len(g.APIs.List()), "policies", len(g.Policies.List()))
+	return nil
+}
+
+// Reload queues a reload; with wait it returns when the reload has run.
+func (g *Gateway) Reload(ctx context.Context, wait bool) error {
+	return g.reloads.request(ctx, wait)
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func (g *Gateway) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go g.reloads.run(ctx)
+	stopNotify, err := g.subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopNotify()
+
+	srv := &controlapi.Server{
+		Settings: g.controlSettings(), APIs: g.APIs, Policies: g.Policies, Keys: g.Keys,
+		Store: g.Store, Reloader: g, Log: g.Log,
+	}
+	control, err := srv.Handler(ctx)
+	if err != nil {
+		return err
+	}
+	servers := g.servers(control)
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		ln, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", s.Addr, err)
+		}
+		g.Log.Info("listening", "addr", ln.Addr().String())
+		go func(s *http.Server) { errc <- s.Serve(ln) }(s)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	g.Log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Add(1)
+		go func(s *http.Server) { defer wg.Done(); _ = s.Shutdown(sctx) }(s)
+	}
+	wg.Wait()
+	return nil
+}
+
+// Close releases the store.
+func (g *Gateway) Close() error { return g.Store.Close() }
+
+func (g *Gateway) controlSettings() controlapi.Settings {
+	c := g.Config
+	return controlapi.Settings{
+		Secret: c.Secret, MaxBodyBytes: c.ControlAPIMaxBodySize, HealthPath: c.HealthCheckEndpointName,
+		AllowMasterKeys: c.AllowMasterKeys, HashKeys: c.HashKeys, EnableHashedKeysListing: c.EnableHashedKeysListing,
+		BasicAuthHashFunction: c.BasicAuthHashKeyFunction, GlobalSessionLifetime: c.GlobalSessionLifetime,
+		ForceGlobalLifetime: c.ForceGlobalSessionLifetime, LifetimeRespectsExpiry: c.SessionLifetimeRespectsKeyExpiration,
+		LivenessInterval: c.LivenessCheck.CheckDuration,
+	}
+}
+
+// servers builds the listeners: one for everything, or a second one for
+// the control API when control_api_port is set.
+func (g *Gateway) servers(control http.Handler) []*http.Server {
+	c := g.Config
+	mk := func(addr string, h http.Handler) *http.Server {
+		return &http.Server{
+			Addr: addr, Handler: h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Duration(c.HttpServerOptions.ReadTimeout) * time.Second,
+			WriteTimeout:      time.Duration(c.HttpServerOptions.WriteTimeout) * time.Second,
+			ErrorLog:          slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn),
+		}
+	}
+	health := "/" + c.HealthCheckEndpointName
+	if addr := c.ControlAPIAddr(); addr != "" {
+		return []*http.Server{
+			mk(c.ListenAddr(), dataPlane{}),
+			mk(addr, hostOnly(c.ControlAPIHostname, control)),
+		}
+	}
+	return []*http.Server{mk(c.ListenAddr(), &shared{control: hostOnly(c.ControlAPIHostname, control), health: health, data: dataPlane{}})}
+}
+
+// shared sends /tyk/ and the health path to the control API and everything
+// else to the data plane.
+type shared struct {
+	control, data http.Handler
+	health        string
+}
+
+func (s *shared) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if p == "/tyk" || len(p) >= 5 && p[:5] == "/tyk/" || p == s.health || p == s.health+"/" {
+		s.control.ServeHTTP(w, r)
+		return
+	}
+	s.data.ServeHTTP(w, r)
+}
+
+// dataPlane answers every request with Tyk's "no API here" reply until the
+// proxy lands (issue 3).
+type dataPlane struct{}
+
+func (dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte("Not Found"))
+}
+
+// hostOnly restricts h to one Host when host is set (control_api_hostname).
+func hostOnly(host string, h http.Handler) http.Handler {
+	if host == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqHost := r.Host
+		if hh, _, err := net.SplitHostPort(reqHost); err == nil {
+			reqHost = hh
+		}
+		if reqHost != host {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
