@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/runtime"
@@ -125,6 +126,21 @@ func (e UpdateKeyParamsSuppressReset) Valid() bool {
 	}
 }
 
+// Defines values for AddOrgKeyParamsResetQuota.
+const (
+	AddOrgKeyParamsResetQuotaN1 AddOrgKeyParamsResetQuota = "1"
+)
+
+// Valid indicates whether the value is a known member of the AddOrgKeyParamsResetQuota enum.
+func (e AddOrgKeyParamsResetQuota) Valid() bool {
+	switch e {
+	case AddOrgKeyParamsResetQuotaN1:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateOrgKeyParamsResetQuota.
 const (
 	UpdateOrgKeyParamsResetQuotaN1 UpdateOrgKeyParamsResetQuota = "1"
@@ -157,7 +173,7 @@ func (e HotReloadParamsBlock) Valid() bool {
 
 // APIAllCertificateBasics A list of certificate summaries.
 type APIAllCertificateBasics struct {
-	Certs *[]CertificateBasics `json:"certs,omitempty"`
+	Certs *[]*CertificateBasics `json:"certs,omitempty"`
 }
 
 // APIAllCertificates A list of certificate IDs.
@@ -232,7 +248,7 @@ type APIDefinition struct {
 	ClientCertificates *[]string `json:"client_certificates,omitempty"`
 
 	// ConfigData Free-form settings that plugins can read.
-	ConfigData *map[string]map[string]interface{} `json:"config_data,omitempty"`
+	ConfigData *map[string]interface{} `json:"config_data,omitempty"`
 
 	// CustomMiddleware Custom plugin hooks of an API, by stage of the request and response chain.
 	CustomMiddleware *MiddlewareSection `json:"custom_middleware,omitempty"`
@@ -393,7 +409,7 @@ type APIDefinition struct {
 	} `json:"proxy,omitempty"`
 
 	// ResponseProcessors Processors run on upstream responses, in order.
-	ResponseProcessors *[]ResponseProcessor `json:"response_processors,omitempty"`
+	ResponseProcessors *[]*ResponseProcessor `json:"response_processors,omitempty"`
 
 	// SessionLifetime Seconds keys for this API are kept in storage (0 = no limit).
 	SessionLifetime *int64 `json:"session_lifetime,omitempty"`
@@ -418,7 +434,7 @@ type APIDefinition struct {
 
 	// UptimeTests Checks that mark upstream hosts up or down.
 	UptimeTests *struct {
-		CheckList *[]HostCheckObject `json:"check_list,omitempty"`
+		CheckList *[]*HostCheckObject `json:"check_list,omitempty"`
 		Config    *struct {
 			ExpireUptimeAnalyticsAfter *int64 `json:"expire_utime_after,omitempty"`
 			RecheckWait                *int64 `json:"recheck_wait,omitempty"`
@@ -455,12 +471,15 @@ type APIDefinition struct {
 		NotVersioned *bool `json:"not_versioned,omitempty"`
 
 		// Versions Version settings by version name.
-		Versions *map[string]VersionInfo `json:"versions,omitempty"`
+		Versions *map[string]*VersionInfo `json:"versions,omitempty"`
 	} `json:"version_data,omitempty"`
 }
 
 // APILimit Rate limit and quota of one API within a key or policy (`access_rights.<api>.limit`). A limit whose numeric fields are all 0 is empty, and the session-level values apply instead.
 type APILimit struct {
+	// MaxQueryDepth GraphQL query depth limit for this API; 0 or -1 means unlimited.
+	MaxQueryDepth *int `json:"max_query_depth,omitempty"`
+
 	// Per Length of the rate-limit window in seconds.
 	Per *float64 `json:"per,omitempty"`
 
@@ -515,8 +534,17 @@ type APIVersionMeta struct {
 
 // AccessDefinition Access of a key or policy to one API: which versions, which URLs and, optionally, a per-API limit. Stored in `access_rights` under the API ID.
 type AccessDefinition struct {
+	// AllowanceScope Counter namespace for this API's rate limit and quota; keys sharing a scope share counters.
+	AllowanceScope *string `json:"allowance_scope,omitempty"`
+
+	// AllowedTypes GraphQL types and fields this key may query (all others are refused).
+	AllowedTypes *[]struct {
+		Fields *[]string `json:"fields,omitempty"`
+		Name   *string   `json:"name,omitempty"`
+	} `json:"allowed_types,omitempty"`
+
 	// AllowedURLs If not empty, the request path must match one of these rules (with its method), else 403 `Access to this resource has been disallowed`.
-	AllowedURLs *[]AccessSpec `json:"allowed_urls,omitempty"`
+	AllowedURLs *[]*AccessSpec `json:"allowed_urls,omitempty"`
 
 	// APIID ID of the API (informational; the map key decides).
 	APIID *string `json:"api_id,omitempty"`
@@ -524,8 +552,26 @@ type AccessDefinition struct {
 	// APIName Name of the API (informational).
 	APIName *string `json:"api_name,omitempty"`
 
+	// DisableIntrospection Refuse GraphQL introspection queries from this key.
+	DisableIntrospection *bool `json:"disable_introspection,omitempty"`
+
+	// FieldAccessRights Per-field GraphQL depth limits.
+	FieldAccessRights *[]struct {
+		FieldName *string `json:"field_name,omitempty"`
+		Limits    *struct {
+			MaxQueryDepth *int `json:"max_query_depth,omitempty"`
+		} `json:"limits,omitempty"`
+		TypeName *string `json:"type_name,omitempty"`
+	} `json:"field_access_rights,omitempty"`
+
 	// Limit Rate limit and quota of one API within a key or policy (`access_rights.<api>.limit`). A limit whose numeric fields are all 0 is empty, and the session-level values apply instead.
 	Limit *APILimit `json:"limit,omitempty"`
+
+	// RestrictedTypes GraphQL types and fields this key may not query.
+	RestrictedTypes *[]struct {
+		Fields *[]string `json:"fields,omitempty"`
+		Name   *string   `json:"name,omitempty"`
+	} `json:"restricted_types,omitempty"`
 
 	// Versions Version names the key may use; checked unless the API is not versioned.
 	Versions *[]string `json:"versions,omitempty"`
@@ -562,7 +608,7 @@ type AuthProviderCode = string
 
 // AuthProviderMeta Legacy authentication provider settings.
 type AuthProviderMeta struct {
-	Meta *map[string]map[string]interface{} `json:"meta,omitempty"`
+	Meta *map[string]interface{} `json:"meta,omitempty"`
 
 	// Name Name of an authentication provider (legacy).
 	Name *AuthProviderCode `json:"name,omitempty"`
@@ -671,8 +717,8 @@ type CircuitBreakerMeta struct {
 
 // EndPointMeta A path entry of an allow list, block list or ignore list, with optional per-method actions.
 type EndPointMeta struct {
-	MethodActions *map[string]EndpointMethodMeta `json:"method_actions,omitempty"`
-	Path          *string                        `json:"path,omitempty"`
+	MethodActions *map[string]*EndpointMethodMeta `json:"method_actions,omitempty"`
+	Path          *string                         `json:"path,omitempty"`
 }
 
 // EndpointMethodAction What to do for a method of a path entry: `no_action` (proxy) or `reply` (answer directly).
@@ -694,27 +740,27 @@ type EventHandlerMetaConfig struct {
 
 // ExtendedPathsSet The per-path middleware rules of one API version.
 type ExtendedPathsSet struct {
-	AdvanceCacheConfig      *[]CacheMeta           `json:"advance_cache_config,omitempty"`
-	BlackList               *[]EndPointMeta        `json:"black_list,omitempty"`
-	Cached                  *[]string              `json:"cache,omitempty"`
-	CircuitBreaker          *[]CircuitBreakerMeta  `json:"circuit_breakers,omitempty"`
-	DoNotTrackEndpoints     *[]TrackEndpointMeta   `json:"do_not_track_endpoints,omitempty"`
-	HardTimeouts            *[]HardTimeoutMeta     `json:"hard_timeouts,omitempty"`
-	Ignored                 *[]EndPointMeta        `json:"ignored,omitempty"`
-	Internal                *[]InternalMeta        `json:"internal,omitempty"`
-	MethodTransforms        *[]MethodTransformMeta `json:"method_transforms,omitempty"`
-	SizeLimit               *[]RequestSizeMeta     `json:"size_limits,omitempty"`
-	TrackEndpoints          *[]TrackEndpointMeta   `json:"track_endpoints,omitempty"`
-	Transform               *[]TemplateMeta        `json:"transform,omitempty"`
-	TransformHeader         *[]HeaderInjectionMeta `json:"transform_headers,omitempty"`
-	TransformJQ             *[]TransformJQMeta     `json:"transform_jq,omitempty"`
-	TransformJQResponse     *[]TransformJQMeta     `json:"transform_jq_response,omitempty"`
-	TransformResponse       *[]TemplateMeta        `json:"transform_response,omitempty"`
-	TransformResponseHeader *[]HeaderInjectionMeta `json:"transform_response_headers,omitempty"`
-	URLRewrite              *[]URLRewriteMeta      `json:"url_rewrites,omitempty"`
-	ValidateJSON            *[]ValidatePathMeta    `json:"validate_json,omitempty"`
-	Virtual                 *[]VirtualMeta         `json:"virtual,omitempty"`
-	WhiteList               *[]EndPointMeta        `json:"white_list,omitempty"`
+	AdvanceCacheConfig      *[]*CacheMeta           `json:"advance_cache_config,omitempty"`
+	BlackList               *[]*EndPointMeta        `json:"black_list,omitempty"`
+	Cached                  *[]string               `json:"cache,omitempty"`
+	CircuitBreaker          *[]*CircuitBreakerMeta  `json:"circuit_breakers,omitempty"`
+	DoNotTrackEndpoints     *[]*TrackEndpointMeta   `json:"do_not_track_endpoints,omitempty"`
+	HardTimeouts            *[]*HardTimeoutMeta     `json:"hard_timeouts,omitempty"`
+	Ignored                 *[]*EndPointMeta        `json:"ignored,omitempty"`
+	Internal                *[]*InternalMeta        `json:"internal,omitempty"`
+	MethodTransforms        *[]*MethodTransformMeta `json:"method_transforms,omitempty"`
+	SizeLimit               *[]*RequestSizeMeta     `json:"size_limits,omitempty"`
+	TrackEndpoints          *[]*TrackEndpointMeta   `json:"track_endpoints,omitempty"`
+	Transform               *[]*TemplateMeta        `json:"transform,omitempty"`
+	TransformHeader         *[]*HeaderInjectionMeta `json:"transform_headers,omitempty"`
+	TransformJQ             *[]*TransformJQMeta     `json:"transform_jq,omitempty"`
+	TransformJQResponse     *[]*TransformJQMeta     `json:"transform_jq_response,omitempty"`
+	TransformResponse       *[]*TemplateMeta        `json:"transform_response,omitempty"`
+	TransformResponseHeader *[]*HeaderInjectionMeta `json:"transform_response_headers,omitempty"`
+	URLRewrite              *[]*URLRewriteMeta      `json:"url_rewrites,omitempty"`
+	ValidateJSON            *[]*ValidatePathMeta    `json:"validate_json,omitempty"`
+	Virtual                 *[]*VirtualMeta         `json:"virtual,omitempty"`
+	WhiteList               *[]*EndPointMeta        `json:"white_list,omitempty"`
 }
 
 // GlobalRateLimit A rate limit over all requests to an API, keyless ones included.
@@ -768,6 +814,15 @@ type InternalMeta struct {
 	Path   *string `json:"path,omitempty"`
 }
 
+// KeyPolicyInstruction The policies to set on a key.
+type KeyPolicyInstruction struct {
+	// ApplyPolicies Policy IDs, applied in order.
+	ApplyPolicies *[]string `json:"apply_policies,omitempty"`
+
+	// Policy A policy ID appended to `apply_policies`.
+	Policy *string `json:"policy,omitempty"`
+}
+
 // MethodTransformMeta A rule that changes the HTTP method of requests to one path before proxying.
 type MethodTransformMeta struct {
 	Method   *string `json:"method,omitempty"`
@@ -796,8 +851,8 @@ type MiddlewareIdExtractor struct {
 	ExtractFrom *IdExtractorSource `json:"extract_from,omitempty"`
 
 	// ExtractWith How a custom-auth ID extractor extracts the ID (plain value, regex, XPath and so on).
-	ExtractWith     *IdExtractorType                   `json:"extract_with,omitempty"`
-	ExtractorConfig *map[string]map[string]interface{} `json:"extractor_config,omitempty"`
+	ExtractWith     *IdExtractorType        `json:"extract_with,omitempty"`
+	ExtractorConfig *map[string]interface{} `json:"extractor_config,omitempty"`
 }
 
 // MiddlewareSection Custom plugin hooks of an API, by stage of the request and response chain.
@@ -809,11 +864,11 @@ type MiddlewareSection struct {
 	Driver *MiddlewareDriver `json:"driver,omitempty"`
 
 	// IdExtractor Settings for extracting an identity from the request so custom-auth results can be cached.
-	IdExtractor *MiddlewareIdExtractor  `json:"id_extractor,omitempty"`
-	Post        *[]MiddlewareDefinition `json:"post,omitempty"`
-	PostKeyAuth *[]MiddlewareDefinition `json:"post_key_auth,omitempty"`
-	Pre         *[]MiddlewareDefinition `json:"pre,omitempty"`
-	Response    *[]MiddlewareDefinition `json:"response,omitempty"`
+	IdExtractor *MiddlewareIdExtractor   `json:"id_extractor,omitempty"`
+	Post        *[]*MiddlewareDefinition `json:"post,omitempty"`
+	PostKeyAuth *[]*MiddlewareDefinition `json:"post_key_auth,omitempty"`
+	Pre         *[]*MiddlewareDefinition `json:"pre,omitempty"`
+	Response    *[]*MiddlewareDefinition `json:"response,omitempty"`
 }
 
 // NewClientRequest An OAuth client: its ID and secret, where users are redirected, and the API or policy it belongs to.
@@ -878,8 +933,8 @@ type ObjectID = string
 
 // OpenIDOptions OpenID Connect settings of an API.
 type OpenIDOptions struct {
-	Providers         *[]OIDProviderConfig `json:"providers,omitempty"`
-	SegregateByClient *bool                `json:"segregate_by_client,omitempty"`
+	Providers         *[]*OIDProviderConfig `json:"providers,omitempty"`
+	SegregateByClient *bool                 `json:"segregate_by_client,omitempty"`
 }
 
 // Policy A security policy: access rights, rate limit, quota and other settings that keys inherit by listing the policy in `apply_policies`.
@@ -888,7 +943,7 @@ type Policy struct {
 	MID *ObjectID `json:"_id,omitempty"`
 
 	// AccessRights APIs the policy grants, keyed by API ID.
-	AccessRights *map[string]AccessDefinition `json:"access_rights,omitempty"`
+	AccessRights *map[string]*AccessDefinition `json:"access_rights,omitempty"`
 
 	// Active Informational; the gateway does not enforce it (see `is_inactive`).
 	Active *bool `json:"active,omitempty"`
@@ -1026,14 +1081,14 @@ type RoutingTriggerOnType = string
 
 // RoutingTriggerOptions The request parts a URL rewrite trigger looks at, each with a pattern to match.
 type RoutingTriggerOptions struct {
-	HeaderMatches   *map[string]StringRegexMap `json:"header_matches,omitempty"`
-	PathPartMatches *map[string]StringRegexMap `json:"path_part_matches,omitempty"`
+	HeaderMatches   *map[string]*StringRegexMap `json:"header_matches,omitempty"`
+	PathPartMatches *map[string]*StringRegexMap `json:"path_part_matches,omitempty"`
 
 	// PayloadMatches A regular expression to match, optionally inverted.
-	PayloadMatches        *StringRegexMap            `json:"payload_matches,omitempty"`
-	QueryValMatches       *map[string]StringRegexMap `json:"query_val_matches,omitempty"`
-	RequestContextMatches *map[string]StringRegexMap `json:"request_context_matches,omitempty"`
-	SessionMetaMatches    *map[string]StringRegexMap `json:"session_meta_matches,omitempty"`
+	PayloadMatches        *StringRegexMap             `json:"payload_matches,omitempty"`
+	QueryValMatches       *map[string]*StringRegexMap `json:"query_val_matches,omitempty"`
+	RequestContextMatches *map[string]*StringRegexMap `json:"request_context_matches,omitempty"`
+	SessionMetaMatches    *map[string]*StringRegexMap `json:"session_meta_matches,omitempty"`
 }
 
 // ServiceDiscoveryConfiguration Settings for finding upstream targets dynamically by querying a service registry.
@@ -1055,7 +1110,7 @@ type SessionProviderCode = string
 
 // SessionProviderMeta Legacy session provider settings.
 type SessionProviderMeta struct {
-	Meta *map[string]map[string]interface{} `json:"meta,omitempty"`
+	Meta *map[string]interface{} `json:"meta,omitempty"`
 
 	// Name Name of a session provider (legacy).
 	Name *SessionProviderCode `json:"name,omitempty"`
@@ -1067,7 +1122,7 @@ type SessionProviderMeta struct {
 // SessionState A key (session object): access rights, policies, rate limit, quota, expiry and metadata of one token. Zero values are written out, so a stored key shows every field.
 type SessionState struct {
 	// AccessRights APIs the key may use, keyed by API ID. Empty means every API, and is only accepted when `allow_master_keys` is on.
-	AccessRights *map[string]AccessDefinition `json:"access_rights,omitempty"`
+	AccessRights *map[string]*AccessDefinition `json:"access_rights,omitempty"`
 
 	// Alias A readable name for the key, shown in analytics.
 	Alias *string `json:"alias,omitempty"`
@@ -1096,8 +1151,17 @@ type SessionState struct {
 	// DataExpires Seconds to keep analytics records (used on organisation sessions).
 	DataExpires *int64 `json:"data_expires,omitempty"`
 
-	// EnableDetailedRecording Record full requests and responses in analytics (older spelling of the setting).
-	EnableDetailedRecording *bool `json:"enable_detail_recording,omitempty"`
+	// DateCreated When the key was created (RFC 3339); set by the gateway.
+	DateCreated *time.Time `json:"date_created,omitempty"`
+
+	// EnableDetailRecording Record full requests and responses in analytics (older spelling of the setting).
+	EnableDetailRecording *bool `json:"enable_detail_recording,omitempty"`
+
+	// EnableDetailedRecording Record full requests and responses in analytics for this key.
+	EnableDetailedRecording *bool `json:"enable_detailed_recording,omitempty"`
+
+	// EnableHTTPSignatureValidation Require HTTP message signatures from this key.
+	EnableHTTPSignatureValidation *bool `json:"enable_http_signature_validation,omitempty"`
 
 	// Expires Unix time after which the key is expired (401 `Key has expired, please renew`); 0 or -1 means never.
 	Expires *int64 `json:"expires,omitempty"`
@@ -1126,8 +1190,11 @@ type SessionState struct {
 	// LastUpdated Unix time of the last write, as a string.
 	LastUpdated *string `json:"last_updated,omitempty"`
 
+	// MaxQueryDepth GraphQL query depth limit; 0 or -1 means unlimited.
+	MaxQueryDepth *int `json:"max_query_depth,omitempty"`
+
 	// MetaData Free-form metadata, readable in transforms as `$tyk_meta.<name>`.
-	MetaData *map[string]map[string]interface{} `json:"meta_data,omitempty"`
+	MetaData *map[string]interface{} `json:"meta_data,omitempty"`
 
 	// Monitor Quota usage alerts.
 	Monitor *struct {
@@ -1161,6 +1228,9 @@ type SessionState struct {
 
 	// Rate Requests allowed per `per` seconds; 0 or -1 means no rate limit.
 	Rate *float64 `json:"rate,omitempty"`
+
+	// RSACertificateId Certificate used to check RSA request signatures.
+	RSACertificateId *string `json:"rsa_certificate_id,omitempty"`
 
 	// SessionLifetime Seconds the key is kept in storage, overriding the API setting when greater than 0.
 	SessionLifetime *int64 `json:"session_lifetime,omitempty"`
@@ -1237,21 +1307,21 @@ type TransformJQMeta struct {
 // URLRewriteMeta A URL rewrite rule for one path, with optional triggers that pick other targets.
 type URLRewriteMeta struct {
 	// MatchRegexp A compiled regular expression (internal form).
-	MatchRegexp  *Regexp           `json:"MatchRegexp,omitempty"`
-	MatchPattern *string           `json:"match_pattern,omitempty"`
-	Method       *string           `json:"method,omitempty"`
-	Path         *string           `json:"path,omitempty"`
-	RewriteTo    *string           `json:"rewrite_to,omitempty"`
-	Triggers     *[]RoutingTrigger `json:"triggers,omitempty"`
+	MatchRegexp  *Regexp            `json:"MatchRegexp,omitempty"`
+	MatchPattern *string            `json:"match_pattern,omitempty"`
+	Method       *string            `json:"method,omitempty"`
+	Path         *string            `json:"path,omitempty"`
+	RewriteTo    *string            `json:"rewrite_to,omitempty"`
+	Triggers     *[]*RoutingTrigger `json:"triggers,omitempty"`
 }
 
 // ValidatePathMeta JSON-schema (draft-04) validation of request bodies on one path.
 type ValidatePathMeta struct {
-	ErrorResponseCode *int64                             `json:"error_response_code,omitempty"`
-	Method            *string                            `json:"method,omitempty"`
-	Path              *string                            `json:"path,omitempty"`
-	Schema            *map[string]map[string]interface{} `json:"schema,omitempty"`
-	SchemaB64         *string                            `json:"schema_b64,omitempty"`
+	ErrorResponseCode *int64                  `json:"error_response_code,omitempty"`
+	Method            *string                 `json:"method,omitempty"`
+	Path              *string                 `json:"path,omitempty"`
+	Schema            *map[string]interface{} `json:"schema,omitempty"`
+	SchemaB64         *string                 `json:"schema_b64,omitempty"`
 }
 
 // VersionInfo One version of a classic API: its expiry and its path rules.
@@ -1335,8 +1405,8 @@ type PkixAttributeTypeAndValue struct {
 
 // PkixAttributeTypeAndValueSET A set of distinguished-name attributes sharing one object identifier.
 type PkixAttributeTypeAndValueSET struct {
-	Type  *[]int                         `json:"Type,omitempty"`
-	Value *[][]PkixAttributeTypeAndValue `json:"Value,omitempty"`
+	Type  *[]int                          `json:"Type,omitempty"`
+	Value *[]*[]PkixAttributeTypeAndValue `json:"Value,omitempty"`
 }
 
 // PkixName An X.509 distinguished name, split into its parts.
@@ -1550,7 +1620,7 @@ type ListCertsParams struct {
 }
 
 // ListCerts200JSONResponseBody2 defines parameters for ListCerts.
-type ListCerts200JSONResponseBody2 = []CertificateMeta
+type ListCerts200JSONResponseBody2 = []*CertificateMeta
 
 // ListCerts200JSONResponseBody defines parameters for ListCerts.
 type ListCerts200JSONResponseBody struct {
@@ -1566,14 +1636,32 @@ type AddCertParams struct {
 	OrgId string `form:"org_id" json:"org_id"`
 }
 
+// ListKeysParams defines parameters for ListKeys.
+type ListKeysParams struct {
+	// Filter Only list keys whose ID starts with this text (not available when keys are hashed).
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+}
+
 // DeleteKeyParams defines parameters for DeleteKey.
 type DeleteKeyParams struct {
+	// OrgId Organisation the key belongs to. Needed to find a custom key by its short name, since such keys are stored as `<org_id><name>`.
+	OrgId *string `form:"org_id,omitempty" json:"org_id,omitempty"`
+
 	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
 	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
 }
 
 // GetKeyParams defines parameters for GetKey.
 type GetKeyParams struct {
+	// OrgId Organisation the key belongs to. Needed to find a custom key by its short name, since such keys are stored as `<org_id><name>`.
+	OrgId *string `form:"org_id,omitempty" json:"org_id,omitempty"`
+
+	// ApiId API whose organisation scopes the lookup; policies are then checked against that organisation.
+	ApiId *string `form:"api_id,omitempty" json:"api_id,omitempty"`
+
+	// Username With `true`, treat the path value as a basic-auth user name.
+	Username *string `form:"username,omitempty" json:"username,omitempty"`
+
 	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
 	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
 }
@@ -1582,6 +1670,9 @@ type GetKeyParams struct {
 type CreateCustomKeyParams struct {
 	// SuppressReset Set to `1` to leave the quota counters and `last_updated` untouched.
 	SuppressReset *CreateCustomKeyParamsSuppressReset `form:"suppress_reset,omitempty" json:"suppress_reset,omitempty"`
+
+	// OrgId Organisation the key belongs to. Needed to find a custom key by its short name, since such keys are stored as `<org_id><name>`.
+	OrgId *string `form:"org_id,omitempty" json:"org_id,omitempty"`
 
 	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
 	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
@@ -1594,6 +1685,9 @@ type CreateCustomKeyParamsSuppressReset string
 type UpdateKeyParams struct {
 	// SuppressReset Set to `1` to keep the current quota counters, `quota_renews` and `last_updated`.
 	SuppressReset *UpdateKeyParamsSuppressReset `form:"suppress_reset,omitempty" json:"suppress_reset,omitempty"`
+
+	// OrgId Organisation the key belongs to. Needed to find a custom key by its short name, since such keys are stored as `<org_id><name>`.
+	OrgId *string `form:"org_id,omitempty" json:"org_id,omitempty"`
 
 	// Hashed When set, `keyID` is the stored hash of the key rather than the key itself (only with `hash_keys`).
 	Hashed *bool `form:"hashed,omitempty" json:"hashed,omitempty"`
@@ -1628,6 +1722,21 @@ type RevokeAllTokensFormdataBody struct {
 	ClientId     *string `form:"client_id,omitempty" json:"client_id,omitempty"`
 	ClientSecret *string `form:"client_secret,omitempty" json:"client_secret,omitempty"`
 }
+
+// ListOrgKeysParams defines parameters for ListOrgKeys.
+type ListOrgKeysParams struct {
+	// Filter Only list organisations whose ID starts with this text.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+}
+
+// AddOrgKeyParams defines parameters for AddOrgKey.
+type AddOrgKeyParams struct {
+	// ResetQuota With `1`, restart the organisation's quota period.
+	ResetQuota *AddOrgKeyParamsResetQuota `form:"reset_quota,omitempty" json:"reset_quota,omitempty"`
+}
+
+// AddOrgKeyParamsResetQuota defines parameters for AddOrgKey.
+type AddOrgKeyParamsResetQuota string
 
 // UpdateOrgKeyParams defines parameters for UpdateOrgKey.
 type UpdateOrgKeyParams struct {
@@ -1676,6 +1785,15 @@ type AddCertTextRequestBody = AddCertTextBody
 
 // AddKeyJSONRequestBody defines body for AddKey for application/json ContentType.
 type AddKeyJSONRequestBody = SessionState
+
+// CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
+type CreateKeyJSONRequestBody = SessionState
+
+// SetKeyPoliciesJSONRequestBody defines body for SetKeyPolicies for application/json ContentType.
+type SetKeyPoliciesJSONRequestBody = KeyPolicyInstruction
+
+// PreviewKeyJSONRequestBody defines body for PreviewKey for application/json ContentType.
+type PreviewKeyJSONRequestBody = SessionState
 
 // CreateCustomKeyJSONRequestBody defines body for CreateCustomKey for application/json ContentType.
 type CreateCustomKeyJSONRequestBody = SessionState
@@ -2118,7 +2236,7 @@ type ClientInterface interface {
 	// Returns the IDs of all stored keys as `{"keys":[...]}`, unordered. When keys are stored hashed the list is only available if `enable_hashed_keys_listing` is on (it then holds hashes); otherwise the answer is 404 `Hashed key listing is disabled in config (enable_hashed_keys_listing)`.
 	//
 	// Corresponds with GET /tyk/keys (the `ListKeys` operationId).
-	ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListKeys(ctx context.Context, params *ListKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddKeyWithBody Create a key with a generated ID
 	//
@@ -2151,6 +2269,60 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 	AddKey(ctx context.Context, body AddKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateKeyWithBody Create a key with a generated ID
+	//
+	// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+	CreateKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateKey Create a key with a generated ID
+	//
+	// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+	CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetKeyPoliciesWithBody Set the policies of a hashed key
+	//
+	// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+	SetKeyPoliciesWithBody(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetKeyPolicies Set the policies of a hashed key
+	//
+	// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+	SetKeyPolicies(ctx context.Context, keyID string, body SetKeyPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewKeyWithBody Show a key with its policies applied
+	//
+	// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+	PreviewKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewKey Show a key with its policies applied
+	//
+	// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+	PreviewKey(ctx context.Context, body PreviewKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteKey Delete a key
 	//
@@ -2321,7 +2493,7 @@ type ClientInterface interface {
 	// Returns the IDs of the stored organisation sessions as `{"keys":[...]}`. With no API loaded the answer is 404 `ORG not found`.
 	//
 	// Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
-	ListOrgKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListOrgKeys(ctx context.Context, params *ListOrgKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteOrgKey Delete an organisation session
 	//
@@ -2344,7 +2516,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-	AddOrgKeyWithBody(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddOrgKeyWithBody(ctx context.Context, keyID string, params *AddOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddOrgKey Create an organisation session
 	//
@@ -2353,7 +2525,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-	AddOrgKey(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddOrgKey(ctx context.Context, keyID string, params *AddOrgKeyParams, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateOrgKeyWithBody Replace an organisation session
 	//
@@ -2988,8 +3160,8 @@ func (c *Client) AddCertWithTextBody(ctx context.Context, params *AddCertParams,
 // Returns the IDs of all stored keys as `{"keys":[...]}`, unordered. When keys are stored hashed the list is only available if `enable_hashed_keys_listing` is on (it then holds hashes); otherwise the answer is 404 `Hashed key listing is disabled in config (enable_hashed_keys_listing)`.
 //
 // Corresponds with GET /tyk/keys (the `ListKeys` operationId).
-func (c *Client) ListKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListKeysRequest(c.Server)
+func (c *Client) ListKeys(ctx context.Context, params *ListKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListKeysRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3042,6 +3214,120 @@ func (c *Client) AddKeyWithBody(ctx context.Context, contentType string, body io
 // Corresponds with POST /tyk/keys (the `AddKey` operationId).
 func (c *Client) AddKey(ctx context.Context, body AddKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateKeyWithBody Create a key with a generated ID
+//
+// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+func (c *Client) CreateKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateKey Create a key with a generated ID
+//
+// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+func (c *Client) CreateKey(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetKeyPoliciesWithBody Set the policies of a hashed key
+//
+// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+func (c *Client) SetKeyPoliciesWithBody(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetKeyPoliciesRequestWithBody(c.Server, keyID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetKeyPolicies Set the policies of a hashed key
+//
+// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+func (c *Client) SetKeyPolicies(ctx context.Context, keyID string, body SetKeyPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetKeyPoliciesRequest(c.Server, keyID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewKeyWithBody Show a key with its policies applied
+//
+// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+func (c *Client) PreviewKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewKey Show a key with its policies applied
+//
+// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+func (c *Client) PreviewKey(ctx context.Context, body PreviewKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewKeyRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3421,8 +3707,8 @@ func (c *Client) RevokeAllTokensWithFormdataBody(ctx context.Context, body Revok
 // Returns the IDs of the stored organisation sessions as `{"keys":[...]}`. With no API loaded the answer is 404 `ORG not found`.
 //
 // Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
-func (c *Client) ListOrgKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListOrgKeysRequest(c.Server)
+func (c *Client) ListOrgKeys(ctx context.Context, params *ListOrgKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrgKeysRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3474,8 +3760,8 @@ func (c *Client) GetOrgKey(ctx context.Context, keyID string, reqEditors ...Requ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-func (c *Client) AddOrgKeyWithBody(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddOrgKeyRequestWithBody(c.Server, keyID, contentType, body)
+func (c *Client) AddOrgKeyWithBody(ctx context.Context, keyID string, params *AddOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddOrgKeyRequestWithBody(c.Server, keyID, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3493,8 +3779,8 @@ func (c *Client) AddOrgKeyWithBody(ctx context.Context, keyID string, contentTyp
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-func (c *Client) AddOrgKey(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddOrgKeyRequest(c.Server, keyID, body)
+func (c *Client) AddOrgKey(ctx context.Context, keyID string, params *AddOrgKeyParams, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddOrgKeyRequest(c.Server, keyID, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5097,7 +5383,7 @@ func NewAddCertRequestWithBody(server string, params *AddCertParams, contentType
 }
 
 // NewListKeysRequest constructs an http.Request for the ListKeys method
-func NewListKeysRequest(server string) (*http.Request, error) {
+func NewListKeysRequest(server string, params *ListKeysParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5113,6 +5399,33 @@ func NewListKeysRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5144,6 +5457,133 @@ func NewAddKeyRequestWithBody(server string, contentType string, body io.Reader)
 	}
 
 	operationPath := fmt.Sprintf("/tyk/keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateKeyRequest calls the generic CreateKey builder with application/json body
+func NewCreateKeyRequest(server string, body CreateKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateKeyRequestWithBody constructs an http.Request for the CreateKey method, with any body, and a specified content type
+func NewCreateKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tyk/keys/create")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetKeyPoliciesRequest calls the generic SetKeyPolicies builder with application/json body
+func NewSetKeyPoliciesRequest(server string, keyID string, body SetKeyPoliciesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetKeyPoliciesRequestWithBody(server, keyID, "application/json", bodyReader)
+}
+
+// NewSetKeyPoliciesRequestWithBody constructs an http.Request for the SetKeyPolicies method, with any body, and a specified content type
+func NewSetKeyPoliciesRequestWithBody(server string, keyID string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "keyID", keyID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tyk/keys/policy/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewKeyRequest calls the generic PreviewKey builder with application/json body
+func NewPreviewKeyRequest(server string, body PreviewKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPreviewKeyRequestWithBody constructs an http.Request for the PreviewKey method, with any body, and a specified content type
+func NewPreviewKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tyk/keys/preview")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -5197,6 +5637,18 @@ func NewDeleteKeyRequest(server string, keyID string, params *DeleteKeyParams) (
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
 
 		if params.Hashed != nil {
 
@@ -5258,6 +5710,42 @@ func NewGetKeyRequest(server string, keyID string, params *GetKeyParams) (*http.
 		// styled parameters, preserving literal commas as delimiters
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ApiId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "api_id", *params.ApiId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Username != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "username", *params.Username, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
 
 		if params.Hashed != nil {
 
@@ -5334,6 +5822,18 @@ func NewCreateCustomKeyRequestWithBody(server string, keyID string, params *Crea
 		if params.SuppressReset != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "suppress_reset", *params.SuppressReset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5420,6 +5920,18 @@ func NewUpdateKeyRequestWithBody(server string, keyID string, params *UpdateKeyP
 		if params.SuppressReset != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "suppress_reset", *params.SuppressReset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OrgId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "org_id", *params.OrgId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5866,7 +6378,7 @@ func NewRevokeAllTokensRequestWithBody(server string, contentType string, body i
 }
 
 // NewListOrgKeysRequest constructs an http.Request for the ListOrgKeys method
-func NewListOrgKeysRequest(server string) (*http.Request, error) {
+func NewListOrgKeysRequest(server string, params *ListOrgKeysParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5882,6 +6394,33 @@ func NewListOrgKeysRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5961,18 +6500,18 @@ func NewGetOrgKeyRequest(server string, keyID string) (*http.Request, error) {
 }
 
 // NewAddOrgKeyRequest calls the generic AddOrgKey builder with application/json body
-func NewAddOrgKeyRequest(server string, keyID string, body AddOrgKeyJSONRequestBody) (*http.Request, error) {
+func NewAddOrgKeyRequest(server string, keyID string, params *AddOrgKeyParams, body AddOrgKeyJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAddOrgKeyRequestWithBody(server, keyID, "application/json", bodyReader)
+	return NewAddOrgKeyRequestWithBody(server, keyID, params, "application/json", bodyReader)
 }
 
 // NewAddOrgKeyRequestWithBody constructs an http.Request for the AddOrgKey method, with any body, and a specified content type
-func NewAddOrgKeyRequestWithBody(server string, keyID string, contentType string, body io.Reader) (*http.Request, error) {
+func NewAddOrgKeyRequestWithBody(server string, keyID string, params *AddOrgKeyParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5995,6 +6534,33 @@ func NewAddOrgKeyRequestWithBody(server string, keyID string, contentType string
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ResetQuota != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reset_quota", *params.ResetQuota, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -6755,7 +7321,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /tyk/keys (the `ListKeys` operationId).
-	ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error)
+	ListKeysWithResponse(ctx context.Context, params *ListKeysParams, reqEditors ...RequestEditorFn) (*ListKeysResponse, error)
 
 	// AddKeyWithBodyWithResponse Create a key with a generated ID
 	//
@@ -6788,6 +7354,60 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /tyk/keys (the `AddKey` operationId).
 	AddKeyWithResponse(ctx context.Context, body AddKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddKeyResponse, error)
+
+	// CreateKeyWithBodyWithResponse Create a key with a generated ID
+	//
+	// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+	CreateKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error)
+
+	// CreateKeyWithResponse Create a key with a generated ID
+	//
+	// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+	CreateKeyWithResponse(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error)
+
+	// SetKeyPoliciesWithBodyWithResponse Set the policies of a hashed key
+	//
+	// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+	SetKeyPoliciesWithBodyWithResponse(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetKeyPoliciesResponse, error)
+
+	// SetKeyPoliciesWithResponse Set the policies of a hashed key
+	//
+	// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+	SetKeyPoliciesWithResponse(ctx context.Context, keyID string, body SetKeyPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetKeyPoliciesResponse, error)
+
+	// PreviewKeyWithBodyWithResponse Show a key with its policies applied
+	//
+	// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+	PreviewKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewKeyResponse, error)
+
+	// PreviewKeyWithResponse Show a key with its policies applied
+	//
+	// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+	PreviewKeyWithResponse(ctx context.Context, body PreviewKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewKeyResponse, error)
 
 	// DeleteKeyWithResponse Delete a key
 	//
@@ -6976,7 +7596,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
-	ListOrgKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOrgKeysResponse, error)
+	ListOrgKeysWithResponse(ctx context.Context, params *ListOrgKeysParams, reqEditors ...RequestEditorFn) (*ListOrgKeysResponse, error)
 
 	// DeleteOrgKeyWithResponse Delete an organisation session
 	//
@@ -7003,7 +7623,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-	AddOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error)
+	AddOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, params *AddOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error)
 
 	// AddOrgKeyWithResponse Create an organisation session
 	//
@@ -7012,7 +7632,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-	AddOrgKeyWithResponse(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error)
+	AddOrgKeyWithResponse(ctx context.Context, keyID string, params *AddOrgKeyParams, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error)
 
 	// UpdateOrgKeyWithBodyWithResponse Replace an organisation session
 	//
@@ -7170,11 +7790,11 @@ type ListApisResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]APIDefinition
+	JSON200 *[]*APIDefinition
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListApisResponse) GetJSON200() *[]APIDefinition {
+func (r ListApisResponse) GetJSON200() *[]*APIDefinition {
 	return r.JSON200
 }
 
@@ -7259,11 +7879,11 @@ type ListApisOASResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]OASSchemaResponse
+	JSON200 *[]*OASSchemaResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListApisOASResponse) GetJSON200() *[]OASSchemaResponse {
+func (r ListApisOASResponse) GetJSON200() *[]*OASSchemaResponse {
 	return r.JSON200
 }
 
@@ -7348,11 +7968,11 @@ type DownloadApisOASPublicResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]OASSchemaResponse
+	JSON200 *[]*OASSchemaResponse
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DownloadApisOASPublicResponse) GetJSON200() *[]OASSchemaResponse {
+func (r DownloadApisOASPublicResponse) GetJSON200() *[]*OASSchemaResponse {
 	return r.JSON200
 }
 
@@ -7685,13 +8305,13 @@ type ListOASApiVersionsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Apis *[]APIVersionMeta `json:"apis,omitempty"`
+		Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 	}
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListOASApiVersionsResponse) GetJSON200() *struct {
-	Apis *[]APIVersionMeta `json:"apis,omitempty"`
+	Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 } {
 	return r.JSON200
 }
@@ -7729,13 +8349,13 @@ type DeleteApiResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApiStatusMessage
+	JSON200 *ApiModifyKeySuccess
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *ApiStatusMessage
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeleteApiResponse) GetJSON200() *ApiStatusMessage {
+func (r DeleteApiResponse) GetJSON200() *ApiModifyKeySuccess {
 	return r.JSON200
 }
 
@@ -7874,13 +8494,13 @@ type ListApiVersionsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Apis *[]APIVersionMeta `json:"apis,omitempty"`
+		Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 	}
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListApiVersionsResponse) GetJSON200() *struct {
-	Apis *[]APIVersionMeta `json:"apis,omitempty"`
+	Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 } {
 	return r.JSON200
 }
@@ -8174,15 +8794,166 @@ func (r AddKeyResponse) ContentType() string {
 	return ""
 }
 
+type CreateKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiModifyKeySuccess
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ApiStatusMessage
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateKeyResponse) GetJSON200() *ApiModifyKeySuccess {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateKeyResponse) GetJSON400() *ApiStatusMessage {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetKeyPoliciesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiModifyKeySuccess
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ApiStatusMessage
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ApiStatusMessage
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetKeyPoliciesResponse) GetJSON200() *ApiModifyKeySuccess {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetKeyPoliciesResponse) GetJSON400() *ApiStatusMessage {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetKeyPoliciesResponse) GetJSON404() *ApiStatusMessage {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r SetKeyPoliciesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetKeyPoliciesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetKeyPoliciesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetKeyPoliciesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreviewKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ApiStatusMessage
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewKeyResponse) GetJSON200() *SessionState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewKeyResponse) GetJSON400() *ApiStatusMessage {
+	return r.JSON400
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApiStatusMessage
+	JSON200 *ApiModifyKeySuccess
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeleteKeyResponse) GetJSON200() *ApiStatusMessage {
+func (r DeleteKeyResponse) GetJSON200() *ApiModifyKeySuccess {
 	return r.JSON200
 }
 
@@ -8438,11 +9209,11 @@ type ListOAuthClientsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]NewClientRequest
+	JSON200 *[]*NewClientRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListOAuthClientsResponse) GetJSON200() *[]NewClientRequest {
+func (r ListOAuthClientsResponse) GetJSON200() *[]*NewClientRequest {
 	return r.JSON200
 }
 
@@ -8479,11 +9250,11 @@ type UpdateoAuthClientResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]NewClientRequest
+	JSON200 *[]*NewClientRequest
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r UpdateoAuthClientResponse) GetJSON200() *[]NewClientRequest {
+func (r UpdateoAuthClientResponse) GetJSON200() *[]*NewClientRequest {
 	return r.JSON200
 }
 
@@ -8797,11 +9568,11 @@ type DeleteOrgKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *ApiStatusMessage
+	JSON200 *ApiModifyKeySuccess
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeleteOrgKeyResponse) GetJSON200() *ApiStatusMessage {
+func (r DeleteOrgKeyResponse) GetJSON200() *ApiModifyKeySuccess {
 	return r.JSON200
 }
 
@@ -8961,11 +9732,11 @@ type ListPoliciesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]Policy
+	JSON200 *[]*Policy
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListPoliciesResponse) GetJSON200() *[]Policy {
+func (r ListPoliciesResponse) GetJSON200() *[]*Policy {
 	return r.JSON200
 }
 
@@ -9829,8 +10600,8 @@ func (c *ClientWithResponses) AddCertWithTextBodyWithResponse(ctx context.Contex
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /tyk/keys (the `ListKeys` operationId).
-func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListKeysResponse, error) {
-	rsp, err := c.ListKeys(ctx, reqEditors...)
+func (c *ClientWithResponses) ListKeysWithResponse(ctx context.Context, params *ListKeysParams, reqEditors ...RequestEditorFn) (*ListKeysResponse, error) {
+	rsp, err := c.ListKeys(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9879,6 +10650,96 @@ func (c *ClientWithResponses) AddKeyWithResponse(ctx context.Context, body AddKe
 		return nil, err
 	}
 	return ParseAddKeyResponse(rsp)
+}
+
+// CreateKeyWithBodyWithResponse Create a key with a generated ID
+//
+// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+func (c *ClientWithResponses) CreateKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error) {
+	rsp, err := c.CreateKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateKeyResponse(rsp)
+}
+
+// CreateKeyWithResponse Create a key with a generated ID
+//
+// Mints a new key ID (legacy `<org_id><32 hex>` or, with `hash_key_function` set, base64 JSON), applies the listed policies, starts the quota period and stores the session. A key needs at least one access right unless `allow_master_keys` is on: 400 `Failed to create key, keys must have at least one Access Rights record set.` A policy problem gives 400 `Failed to create key - <reason>`; an unreadable body 400 `Unmarshalling failed`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/create (the `CreateKey` operationId).
+func (c *ClientWithResponses) CreateKeyWithResponse(ctx context.Context, body CreateKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateKeyResponse, error) {
+	rsp, err := c.CreateKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateKeyResponse(rsp)
+}
+
+// SetKeyPoliciesWithBodyWithResponse Set the policies of a hashed key
+//
+// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+func (c *ClientWithResponses) SetKeyPoliciesWithBodyWithResponse(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetKeyPoliciesResponse, error) {
+	rsp, err := c.SetKeyPoliciesWithBody(ctx, keyID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetKeyPoliciesResponse(rsp)
+}
+
+// SetKeyPoliciesWithResponse Set the policies of a hashed key
+//
+// Replaces the `apply_policies` of the key stored under this hash; `policy`, when given, is appended to `apply_policies`. An unknown hash gives 404 `Key not found`, an unreadable body 400 `Couldn't decode instruction`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/policy/{keyID} (the `SetKeyPolicies` operationId).
+func (c *ClientWithResponses) SetKeyPoliciesWithResponse(ctx context.Context, keyID string, body SetKeyPoliciesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetKeyPoliciesResponse, error) {
+	rsp, err := c.SetKeyPolicies(ctx, keyID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetKeyPoliciesResponse(rsp)
+}
+
+// PreviewKeyWithBodyWithResponse Show a key with its policies applied
+//
+// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+func (c *ClientWithResponses) PreviewKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewKeyResponse, error) {
+	rsp, err := c.PreviewKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewKeyResponse(rsp)
+}
+
+// PreviewKeyWithResponse Show a key with its policies applied
+//
+// Applies the policies of the posted session and returns the result; nothing is stored. Policy errors are ignored, as in Tyk.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tyk/keys/preview (the `PreviewKey` operationId).
+func (c *ClientWithResponses) PreviewKeyWithResponse(ctx context.Context, body PreviewKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewKeyResponse, error) {
+	rsp, err := c.PreviewKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewKeyResponse(rsp)
 }
 
 // DeleteKeyWithResponse Delete a key
@@ -10188,8 +11049,8 @@ func (c *ClientWithResponses) RevokeAllTokensWithFormdataBodyWithResponse(ctx co
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /tyk/org/keys (the `ListOrgKeys` operationId).
-func (c *ClientWithResponses) ListOrgKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListOrgKeysResponse, error) {
-	rsp, err := c.ListOrgKeys(ctx, reqEditors...)
+func (c *ClientWithResponses) ListOrgKeysWithResponse(ctx context.Context, params *ListOrgKeysParams, reqEditors ...RequestEditorFn) (*ListOrgKeysResponse, error) {
+	rsp, err := c.ListOrgKeys(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10233,8 +11094,8 @@ func (c *ClientWithResponses) GetOrgKeyWithResponse(ctx context.Context, keyID s
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-func (c *ClientWithResponses) AddOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error) {
-	rsp, err := c.AddOrgKeyWithBody(ctx, keyID, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AddOrgKeyWithBodyWithResponse(ctx context.Context, keyID string, params *AddOrgKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error) {
+	rsp, err := c.AddOrgKeyWithBody(ctx, keyID, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10248,8 +11109,8 @@ func (c *ClientWithResponses) AddOrgKeyWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /tyk/org/keys/{keyID} (the `AddOrgKey` operationId).
-func (c *ClientWithResponses) AddOrgKeyWithResponse(ctx context.Context, keyID string, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error) {
-	rsp, err := c.AddOrgKey(ctx, keyID, body, reqEditors...)
+func (c *ClientWithResponses) AddOrgKeyWithResponse(ctx context.Context, keyID string, params *AddOrgKeyParams, body AddOrgKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgKeyResponse, error) {
+	rsp, err := c.AddOrgKey(ctx, keyID, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -10482,7 +11343,7 @@ func ParseListApisResponse(rsp *http.Response) (*ListApisResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []APIDefinition
+		var dest []*APIDefinition
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10541,7 +11402,7 @@ func ParseListApisOASResponse(rsp *http.Response) (*ListApisOASResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []OASSchemaResponse
+		var dest []*OASSchemaResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10600,7 +11461,7 @@ func ParseDownloadApisOASPublicResponse(rsp *http.Response) (*DownloadApisOASPub
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []OASSchemaResponse
+		var dest []*OASSchemaResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10838,7 +11699,7 @@ func ParseListOASApiVersionsResponse(rsp *http.Response) (*ListOASApiVersionsRes
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Apis *[]APIVersionMeta `json:"apis,omitempty"`
+			Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -10865,7 +11726,7 @@ func ParseDeleteApiResponse(rsp *http.Response) (*DeleteApiResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApiStatusMessage
+		var dest ApiModifyKeySuccess
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10971,7 +11832,7 @@ func ParseListApiVersionsResponse(rsp *http.Response) (*ListApiVersionsResponse,
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Apis *[]APIVersionMeta `json:"apis,omitempty"`
+			Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -11153,6 +12014,112 @@ func ParseAddKeyResponse(rsp *http.Response) (*AddKeyResponse, error) {
 	return response, nil
 }
 
+// ParseCreateKeyResponse parses an HTTP response from a CreateKeyWithResponse call
+func ParseCreateKeyResponse(rsp *http.Response) (*CreateKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiModifyKeySuccess
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ApiStatusMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetKeyPoliciesResponse parses an HTTP response from a SetKeyPoliciesWithResponse call
+func ParseSetKeyPoliciesResponse(rsp *http.Response) (*SetKeyPoliciesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetKeyPoliciesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiModifyKeySuccess
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ApiStatusMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ApiStatusMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreviewKeyResponse parses an HTTP response from a PreviewKeyWithResponse call
+func ParsePreviewKeyResponse(rsp *http.Response) (*PreviewKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ApiStatusMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteKeyResponse parses an HTTP response from a DeleteKeyWithResponse call
 func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11168,7 +12135,7 @@ func ParseDeleteKeyResponse(rsp *http.Response) (*DeleteKeyResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApiStatusMessage
+		var dest ApiModifyKeySuccess
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11338,7 +12305,7 @@ func ParseListOAuthClientsResponse(rsp *http.Response) (*ListOAuthClientsRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []NewClientRequest
+		var dest []*NewClientRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11364,7 +12331,7 @@ func ParseUpdateoAuthClientResponse(rsp *http.Response) (*UpdateoAuthClientRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []NewClientRequest
+		var dest []*NewClientRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11554,7 +12521,7 @@ func ParseDeleteOrgKeyResponse(rsp *http.Response) (*DeleteOrgKeyResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest ApiStatusMessage
+		var dest ApiModifyKeySuccess
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11658,7 +12625,7 @@ func ParseListPoliciesResponse(rsp *http.Response) (*ListPoliciesResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []Policy
+		var dest []*Policy
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -12000,10 +12967,19 @@ type ServerInterface interface {
 	AddCert(w http.ResponseWriter, r *http.Request, params AddCertParams)
 	// ListKeys List keys
 	// (GET /tyk/keys)
-	ListKeys(w http.ResponseWriter, r *http.Request)
+	ListKeys(w http.ResponseWriter, r *http.Request, params ListKeysParams)
 	// AddKey Create a key with a generated ID
 	// (POST /tyk/keys)
 	AddKey(w http.ResponseWriter, r *http.Request)
+	// CreateKey Create a key with a generated ID
+	// (POST /tyk/keys/create)
+	CreateKey(w http.ResponseWriter, r *http.Request)
+	// SetKeyPolicies Set the policies of a hashed key
+	// (POST /tyk/keys/policy/{keyID})
+	SetKeyPolicies(w http.ResponseWriter, r *http.Request, keyID string)
+	// PreviewKey Show a key with its policies applied
+	// (POST /tyk/keys/preview)
+	PreviewKey(w http.ResponseWriter, r *http.Request)
 	// DeleteKey Delete a key
 	// (DELETE /tyk/keys/{keyID})
 	DeleteKey(w http.ResponseWriter, r *http.Request, keyID string, params DeleteKeyParams)
@@ -12048,7 +13024,7 @@ type ServerInterface interface {
 	RevokeAllTokens(w http.ResponseWriter, r *http.Request)
 	// ListOrgKeys List organisation sessions
 	// (GET /tyk/org/keys)
-	ListOrgKeys(w http.ResponseWriter, r *http.Request)
+	ListOrgKeys(w http.ResponseWriter, r *http.Request, params ListOrgKeysParams)
 	// DeleteOrgKey Delete an organisation session
 	// (DELETE /tyk/org/keys/{keyID})
 	DeleteOrgKey(w http.ResponseWriter, r *http.Request, keyID string)
@@ -12057,7 +13033,7 @@ type ServerInterface interface {
 	GetOrgKey(w http.ResponseWriter, r *http.Request, keyID string)
 	// AddOrgKey Create an organisation session
 	// (POST /tyk/org/keys/{keyID})
-	AddOrgKey(w http.ResponseWriter, r *http.Request, keyID string)
+	AddOrgKey(w http.ResponseWriter, r *http.Request, keyID string, params AddOrgKeyParams)
 	// UpdateOrgKey Replace an organisation session
 	// (PUT /tyk/org/keys/{keyID})
 	UpdateOrgKey(w http.ResponseWriter, r *http.Request, keyID string, params UpdateOrgKeyParams)
@@ -13072,8 +14048,27 @@ func (siw *ServerInterfaceWrapper) AddCert(w http.ResponseWriter, r *http.Reques
 // ListKeys operation middleware
 func (siw *ServerInterfaceWrapper) ListKeys(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListKeysParams
+
+	// ------------- Optional query parameter "filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter", r.URL.Query(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "filter"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "filter", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListKeys(w, r)
+		siw.Handler.ListKeys(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -13088,6 +14083,60 @@ func (siw *ServerInterfaceWrapper) AddKey(w http.ResponseWriter, r *http.Request
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.AddKey(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateKey operation middleware
+func (siw *ServerInterfaceWrapper) CreateKey(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateKey(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetKeyPolicies operation middleware
+func (siw *ServerInterfaceWrapper) SetKeyPolicies(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "keyID" -------------
+	var keyID string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "keyID", r.PathValue("keyID"), &keyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "keyID", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetKeyPolicies(w, r, keyID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PreviewKey operation middleware
+func (siw *ServerInterfaceWrapper) PreviewKey(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PreviewKey(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -13114,6 +14163,19 @@ func (siw *ServerInterfaceWrapper) DeleteKey(w http.ResponseWriter, r *http.Requ
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params DeleteKeyParams
+
+	// ------------- Optional query parameter "org_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "org_id", r.URL.Query(), &params.OrgId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "org_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "org_id", Err: err})
+		}
+		return
+	}
 
 	// ------------- Optional query parameter "hashed" -------------
 
@@ -13156,6 +14218,45 @@ func (siw *ServerInterfaceWrapper) GetKey(w http.ResponseWriter, r *http.Request
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params GetKeyParams
+
+	// ------------- Optional query parameter "org_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "org_id", r.URL.Query(), &params.OrgId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "org_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "org_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "api_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "api_id", r.URL.Query(), &params.ApiId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "api_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "api_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "username" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "username", r.URL.Query(), &params.Username, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "username"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "username", Err: err})
+		}
+		return
+	}
 
 	// ------------- Optional query parameter "hashed" -------------
 
@@ -13212,6 +14313,19 @@ func (siw *ServerInterfaceWrapper) CreateCustomKey(w http.ResponseWriter, r *htt
 		return
 	}
 
+	// ------------- Optional query parameter "org_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "org_id", r.URL.Query(), &params.OrgId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "org_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "org_id", Err: err})
+		}
+		return
+	}
+
 	// ------------- Optional query parameter "hashed" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "hashed", r.URL.Query(), &params.Hashed, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
@@ -13263,6 +14377,19 @@ func (siw *ServerInterfaceWrapper) UpdateKey(w http.ResponseWriter, r *http.Requ
 			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "suppress_reset"})
 		} else {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "suppress_reset", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "org_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "org_id", r.URL.Query(), &params.OrgId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "org_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "org_id", Err: err})
 		}
 		return
 	}
@@ -13549,8 +14676,27 @@ func (siw *ServerInterfaceWrapper) RevokeAllTokens(w http.ResponseWriter, r *htt
 // ListOrgKeys operation middleware
 func (siw *ServerInterfaceWrapper) ListOrgKeys(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOrgKeysParams
+
+	// ------------- Optional query parameter "filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter", r.URL.Query(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "filter"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "filter", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListOrgKeys(w, r)
+		siw.Handler.ListOrgKeys(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -13627,8 +14773,24 @@ func (siw *ServerInterfaceWrapper) AddOrgKey(w http.ResponseWriter, r *http.Requ
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddOrgKeyParams
+
+	// ------------- Optional query parameter "reset_quota" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reset_quota", r.URL.Query(), &params.ResetQuota, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "reset_quota"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "reset_quota", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.AddOrgKey(w, r, keyID)
+		siw.Handler.AddOrgKey(w, r, keyID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -14036,6 +15198,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/tyk/certs", wrapper.AddCert)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/tyk/keys", wrapper.ListKeys)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/tyk/keys", wrapper.AddKey)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/tyk/keys/create", wrapper.CreateKey)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/tyk/keys/preview", wrapper.PreviewKey)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/tyk/keys/policy/{keyID}", wrapper.SetKeyPolicies)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/tyk/keys/{keyID}", wrapper.DeleteKey)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/tyk/keys/{keyID}", wrapper.GetKey)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/tyk/keys/{keyID}", wrapper.CreateCustomKey)
@@ -14103,7 +15268,7 @@ type ListApisResponseObject interface {
 	VisitListApisResponse(w http.ResponseWriter) error
 }
 
-type ListApis200JSONResponse []APIDefinition
+type ListApis200JSONResponse []*APIDefinition
 
 func (response ListApis200JSONResponse) VisitListApisResponse(w http.ResponseWriter) error {
 
@@ -14162,7 +15327,7 @@ type ListApisOASResponseObject interface {
 	VisitListApisOASResponse(w http.ResponseWriter) error
 }
 
-type ListApisOAS200JSONResponse []OASSchemaResponse
+type ListApisOAS200JSONResponse []*OASSchemaResponse
 
 func (response ListApisOAS200JSONResponse) VisitListApisOASResponse(w http.ResponseWriter) error {
 
@@ -14221,7 +15386,7 @@ type DownloadApisOASPublicResponseObject interface {
 	VisitDownloadApisOASPublicResponse(w http.ResponseWriter) error
 }
 
-type DownloadApisOASPublic200JSONResponse []OASSchemaResponse
+type DownloadApisOASPublic200JSONResponse []*OASSchemaResponse
 
 func (response DownloadApisOASPublic200JSONResponse) VisitDownloadApisOASPublicResponse(w http.ResponseWriter) error {
 
@@ -14477,7 +15642,7 @@ type ListOASApiVersionsResponseObject interface {
 }
 
 type ListOASApiVersions200JSONResponse struct {
-	Apis *[]APIVersionMeta `json:"apis,omitempty"`
+	Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 }
 
 func (response ListOASApiVersions200JSONResponse) VisitListOASApiVersionsResponse(w http.ResponseWriter) error {
@@ -14500,7 +15665,7 @@ type DeleteApiResponseObject interface {
 	VisitDeleteApiResponse(w http.ResponseWriter) error
 }
 
-type DeleteApi200JSONResponse ApiStatusMessage
+type DeleteApi200JSONResponse ApiModifyKeySuccess
 
 func (response DeleteApi200JSONResponse) VisitDeleteApiResponse(w http.ResponseWriter) error {
 
@@ -14607,7 +15772,7 @@ type ListApiVersionsResponseObject interface {
 }
 
 type ListApiVersions200JSONResponse struct {
-	Apis *[]APIVersionMeta `json:"apis,omitempty"`
+	Apis *[]*APIVersionMeta `json:"apis,omitempty"`
 }
 
 func (response ListApiVersions200JSONResponse) VisitListApiVersionsResponse(w http.ResponseWriter) error {
@@ -14726,6 +15891,7 @@ func (response AddCert403JSONResponse) VisitAddCertResponse(w http.ResponseWrite
 }
 
 type ListKeysRequestObject struct {
+	Params ListKeysParams
 }
 
 type ListKeysResponseObject interface {
@@ -14782,6 +15948,129 @@ func (response AddKey400JSONResponse) VisitAddKeyResponse(w http.ResponseWriter)
 	return err
 }
 
+type CreateKeyRequestObject struct {
+	Body *CreateKeyJSONRequestBody
+}
+
+type CreateKeyResponseObject interface {
+	VisitCreateKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateKey200JSONResponse ApiModifyKeySuccess
+
+func (response CreateKey200JSONResponse) VisitCreateKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateKey400JSONResponse ApiStatusMessage
+
+func (response CreateKey400JSONResponse) VisitCreateKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetKeyPoliciesRequestObject struct {
+	KeyID string `json:"keyID"`
+	Body  *SetKeyPoliciesJSONRequestBody
+}
+
+type SetKeyPoliciesResponseObject interface {
+	VisitSetKeyPoliciesResponse(w http.ResponseWriter) error
+}
+
+type SetKeyPolicies200JSONResponse ApiModifyKeySuccess
+
+func (response SetKeyPolicies200JSONResponse) VisitSetKeyPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetKeyPolicies400JSONResponse ApiStatusMessage
+
+func (response SetKeyPolicies400JSONResponse) VisitSetKeyPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetKeyPolicies404JSONResponse ApiStatusMessage
+
+func (response SetKeyPolicies404JSONResponse) VisitSetKeyPoliciesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewKeyRequestObject struct {
+	Body *PreviewKeyJSONRequestBody
+}
+
+type PreviewKeyResponseObject interface {
+	VisitPreviewKeyResponse(w http.ResponseWriter) error
+}
+
+type PreviewKey200JSONResponse SessionState
+
+func (response PreviewKey200JSONResponse) VisitPreviewKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewKey400JSONResponse ApiStatusMessage
+
+func (response PreviewKey400JSONResponse) VisitPreviewKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteKeyRequestObject struct {
 	KeyID  string `json:"keyID"`
 	Params DeleteKeyParams
@@ -14791,7 +16080,7 @@ type DeleteKeyResponseObject interface {
 	VisitDeleteKeyResponse(w http.ResponseWriter) error
 }
 
-type DeleteKey200JSONResponse ApiStatusMessage
+type DeleteKey200JSONResponse ApiModifyKeySuccess
 
 func (response DeleteKey200JSONResponse) VisitDeleteKeyResponse(w http.ResponseWriter) error {
 
@@ -14956,7 +16245,7 @@ type ListOAuthClientsResponseObject interface {
 	VisitListOAuthClientsResponse(w http.ResponseWriter) error
 }
 
-type ListOAuthClients200JSONResponse []NewClientRequest
+type ListOAuthClients200JSONResponse []*NewClientRequest
 
 func (response ListOAuthClients200JSONResponse) VisitListOAuthClientsResponse(w http.ResponseWriter) error {
 
@@ -14978,7 +16267,7 @@ type UpdateoAuthClientResponseObject interface {
 	VisitUpdateoAuthClientResponse(w http.ResponseWriter) error
 }
 
-type UpdateoAuthClient200JSONResponse []NewClientRequest
+type UpdateoAuthClient200JSONResponse []*NewClientRequest
 
 func (response UpdateoAuthClient200JSONResponse) VisitUpdateoAuthClientResponse(w http.ResponseWriter) error {
 
@@ -15133,6 +16422,7 @@ func (response RevokeAllTokens404Response) VisitRevokeAllTokensResponse(w http.R
 }
 
 type ListOrgKeysRequestObject struct {
+	Params ListOrgKeysParams
 }
 
 type ListOrgKeysResponseObject interface {
@@ -15163,7 +16453,7 @@ type DeleteOrgKeyResponseObject interface {
 	VisitDeleteOrgKeyResponse(w http.ResponseWriter) error
 }
 
-type DeleteOrgKey200JSONResponse ApiStatusMessage
+type DeleteOrgKey200JSONResponse ApiModifyKeySuccess
 
 func (response DeleteOrgKey200JSONResponse) VisitDeleteOrgKeyResponse(w http.ResponseWriter) error {
 
@@ -15200,8 +16490,9 @@ func (response GetOrgKey200JSONResponse) VisitGetOrgKeyResponse(w http.ResponseW
 }
 
 type AddOrgKeyRequestObject struct {
-	KeyID string `json:"keyID"`
-	Body  *AddOrgKeyJSONRequestBody
+	KeyID  string `json:"keyID"`
+	Params AddOrgKeyParams
+	Body   *AddOrgKeyJSONRequestBody
 }
 
 type AddOrgKeyResponseObject interface {
@@ -15253,7 +16544,7 @@ type ListPoliciesResponseObject interface {
 	VisitListPoliciesResponse(w http.ResponseWriter) error
 }
 
-type ListPolicies200JSONResponse []Policy
+type ListPolicies200JSONResponse []*Policy
 
 func (response ListPolicies200JSONResponse) VisitListPoliciesResponse(w http.ResponseWriter) error {
 
@@ -15626,6 +16917,15 @@ type StrictServerInterface interface {
 	// AddKey Create a key with a generated ID
 	// (POST /tyk/keys)
 	AddKey(ctx context.Context, request AddKeyRequestObject) (AddKeyResponseObject, error)
+	// CreateKey Create a key with a generated ID
+	// (POST /tyk/keys/create)
+	CreateKey(ctx context.Context, request CreateKeyRequestObject) (CreateKeyResponseObject, error)
+	// SetKeyPolicies Set the policies of a hashed key
+	// (POST /tyk/keys/policy/{keyID})
+	SetKeyPolicies(ctx context.Context, request SetKeyPoliciesRequestObject) (SetKeyPoliciesResponseObject, error)
+	// PreviewKey Show a key with its policies applied
+	// (POST /tyk/keys/preview)
+	PreviewKey(ctx context.Context, request PreviewKeyRequestObject) (PreviewKeyResponseObject, error)
 	// DeleteKey Delete a key
 	// (DELETE /tyk/keys/{keyID})
 	DeleteKey(ctx context.Context, request DeleteKeyRequestObject) (DeleteKeyResponseObject, error)
@@ -16369,8 +17669,10 @@ func (sh *strictHandler) AddCert(w http.ResponseWriter, r *http.Request, params 
 }
 
 // ListKeys operation middleware
-func (sh *strictHandler) ListKeys(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListKeys(w http.ResponseWriter, r *http.Request, params ListKeysParams) {
 	var request ListKeysRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListKeys(ctx, request.(ListKeysRequestObject))
@@ -16419,6 +17721,101 @@ func (sh *strictHandler) AddKey(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(AddKeyResponseObject); ok {
 		if err := validResponse.VisitAddKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateKey operation middleware
+func (sh *strictHandler) CreateKey(w http.ResponseWriter, r *http.Request) {
+	var request CreateKeyRequestObject
+
+	var body CreateKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateKey(ctx, request.(CreateKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateKeyResponseObject); ok {
+		if err := validResponse.VisitCreateKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetKeyPolicies operation middleware
+func (sh *strictHandler) SetKeyPolicies(w http.ResponseWriter, r *http.Request, keyID string) {
+	var request SetKeyPoliciesRequestObject
+
+	request.KeyID = keyID
+
+	var body SetKeyPoliciesJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetKeyPolicies(ctx, request.(SetKeyPoliciesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetKeyPolicies")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetKeyPoliciesResponseObject); ok {
+		if err := validResponse.VisitSetKeyPoliciesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// PreviewKey operation middleware
+func (sh *strictHandler) PreviewKey(w http.ResponseWriter, r *http.Request) {
+	var request PreviewKeyRequestObject
+
+	var body PreviewKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewKey(ctx, request.(PreviewKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(PreviewKeyResponseObject); ok {
+		if err := validResponse.VisitPreviewKeyResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -16854,8 +18251,10 @@ func (sh *strictHandler) RevokeAllTokens(w http.ResponseWriter, r *http.Request)
 }
 
 // ListOrgKeys operation middleware
-func (sh *strictHandler) ListOrgKeys(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListOrgKeys(w http.ResponseWriter, r *http.Request, params ListOrgKeysParams) {
 	var request ListOrgKeysRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListOrgKeys(ctx, request.(ListOrgKeysRequestObject))
@@ -16930,10 +18329,11 @@ func (sh *strictHandler) GetOrgKey(w http.ResponseWriter, r *http.Request, keyID
 }
 
 // AddOrgKey operation middleware
-func (sh *strictHandler) AddOrgKey(w http.ResponseWriter, r *http.Request, keyID string) {
+func (sh *strictHandler) AddOrgKey(w http.ResponseWriter, r *http.Request, keyID string, params AddOrgKeyParams) {
 	var request AddOrgKeyRequestObject
 
 	request.KeyID = keyID
+	request.Params = params
 
 	var body AddOrgKeyJSONRequestBody
 	if err := runtime.BindJSONBody(r, &body); err != nil {
@@ -17255,362 +18655,392 @@ func (sh *strictHandler) Batch(w http.ResponseWriter, r *http.Request, listenPat
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19cxu5lTf6VbDarYr0FCV7Zjyp+0iVuqWRPLFmZFuR5PHujafYYDdIImwCHQAtiZv1d7+FcwA0mkSz",
-	"m7Jsz2zyT+IR0Xg9ODivv/OPvVwuKymYMHrv+B97FVV0yQxT8F+nec60vl1VzP5XwXSueGW4FHvHe29F",
-	"uSIl14ZkXBimBC0zIhWR9u8Ze/B/umNKcyn00d5oj9sP/14ztdob7Qm6ZHvHe7QZY7Sn8zlbUjsYE/Vy",
-	"7/ive77vvdGe73Pv19GegTntaaO4mO19/DjaOy1LeX/Jtdmc6m2tBJGCmDkj1DaDeY+IlsTMqcEp2x9l",
-	"xRS1H2nCsXkh83rJhCFUMaIYzed0UrLOtYQ5xEv5D8Wme8d7//6s2epn+Kt+9oOUJaPiL7afK7v3uJaK",
-	"X5xvruPinBhJZvyOwdz4spLKsIKcXl2ckBkTdvKsIPdzJgidaCZM50RhgHiSiQ2tzZwJw3OKw2/d1VZb",
-	"gg0nrCCTVWsb/6CJZnmtuFkRGJt100V7+E/b0LNaG7k8l0vKEyvBX0kBP8N8T68uCLdzVXesIFJ0TTKP",
-	"+92+nZYsmLiiZr45AfyNVNTM7QnDsGEe3aOXTZfbx34t88U105UUmnUf5FLmC6JcM02mUhF2x9SquRZ4",
-	"XeZUR80KNuWCFV1zXMZDf9oh3jCq8vktezDbuJHnN+R+LjUjdhokl8JQLjQxc66JYQ+dF0M3Y2zf0neV",
-	"NorR5bvry83Z+B/Ju+tLe6CVkg8rYuQJ0cxoOFlD1YwZz2ZuVwtyx0Rht/zBMGFX0DXFOhp5+xx/oSUv",
-	"qGHX7O8128YYFTY4nMhiRe7wK3vcKRK452ZOKPnp5u0b/x2x33VN925tEp9CAx9He4HwWq/VD7Lg+Cd7",
-	"1EzAWmlVlY59PPubRhY2bOy3lvedlZwJcysXTODQ7b07FQSaEWNbEDkllOTwCaGiINxowh4qrlbE8CU7",
-	"ggNx/cPTenVxWpZnTBk+tZNkP1DNc715RqdI1nJK8qYx0fVySRVH9lkpezzG7wBT+JZzw5a6b6mbM/gY",
-	"XleqFLUn+XA4k4fuOM+g949NIzn5G8uN/WpjSYNXc3E+aB1rFP4J84wmeWOoqfVrpjWdJZjjqdD3TAFX",
-	"NtKOa4+5+XqE98He4faCNtfDi+SLLqfwte2dFXEntof2ijdXeHFuF7TsmvyPwE/osioZyaI1E1oUrMj6",
-	"RvCbYikXdmlzhEwuMstBdA1iXF+PuNmdx3Ju3xKeFjdOSV5SrXkOj2IRWh6TubwnUoRHW8nasGIUyyT2",
-	"P0u+5PAP90CwAu6pZc0cn6/2cZ29vb5JiApvr2/InIqi5GJ2goefSfhVjyuqtZkrWc/m2Yi8vbq9ePvm",
-	"xjNJTfSCV1b+JEteFCW7tyKlncJMEs/TN6cBIuU4V6ywa6FlfBEmyCLX9hgE4bPog48j7IUV4zmjhZPt",
-	"H3WrTrGfV66bqOclM3NZfHLPr103Uc9S8RkXn9zzW9cNMPJJPevdx3No9XG0x4SV+Xvbv8Rm9oOHSuon",
-	"2O2X2E+020v6MHY3fSrVkpq9Y6sh/fFFc++swjRjav0q04dTvMkJYu1d2lv85ir6JHmFaW74XYIPXQic",
-	"LZeClieooJSSFpadTpVckikvmXaiRnO1GxE84isdRI8jR2TDqwS7uriyrE8xbSVXqcjZxfk1UVTMmCbu",
-	"Q5xdhoc+5tX4fs4Ns68WF7PMTsmJZp9AixdXSOEVH6dehXeC/722j4h/HNYUPClIrpjl4zBXtqzM6ojc",
-	"NnoLLbVstFVSi4Ipkj37UD9//l2Oo8K/2bPeN+D06gIfGctO+4QJKw/5tuNKyTteMDXkoyvX9jUz1HYw",
-	"oZqNOXAws/I9FePJakhnt6uKvRT10nXE87Gfe3ubQd5ZV13d9TgmOc3nlj6tqBKYKcnnLF9oYNuKIQFH",
-	"vBmJ2Z6Yl4jbzNz+FS7evVTFWLEZe6g2Sah9AD/IYnXlPrnGL+y6bE+1ZmqHXt5pppoe7PrY2Jhyd2Zy",
-	"Zj+9vb0EXso1XBS3Xf1cFdufuebALY2iuRnbvRvbdfVzWvziRyWXdl0JXrS2eHvQnjYnJc0XoDk/gkco",
-	"Nq11gkeETp+AR/zQTNDxCTwqR5m9Ar1t7Bg2fLxVHr8415bCgcuqWPrUqLcybRUaqwd6cwRaSR69upZ6",
-	"YKcHKtN40CydetWaJc1zVgWrV1ZrNl7Wpqbl2JQaLv6nngfqgRvzlmLKZ+OCGtAmaVFwfN6uWjd+44lc",
-	"E9AVY4f28hHNjCUejSaWqqytsEJyKoDPRFw6SeFnMJtzitwTrVLjRszso5nXoeUNy2FqqV7Gk1oUZeJ5",
-	"f0OXDBVgnDfBhpaCCnkv7EsfcUb8DSmuV8eBOTTT+wFnAPvYrSq8nzOF9jMn66MVyOoGzE3lmFCC4tmI",
-	"gMGCBFuCvfPvri+JZjOw/O5npcTHITtotD3oMVuwVbbJ5hds1cePf2Yruwrfc1/zS98OVDHFq3HlDIlb",
-	"GeWNbQr2wT4W+QtuVKSARbz977VEKm9v87kkQhrCrHCXM7JgKwItNVqFubb8oldycw/CX2CMaFAr6oxB",
-	"aRs0sm2OOt6jhr+mhl3CYHYKciykGdtHZrE5+DXLpSqIkIQKWq4Mz7VjkEOHlG+kuYXOYbC0UfqV1Aap",
-	"LGWQJvuoeronyN1V7EtnB333ylmsYXhhxpoZPOSxFGMULTs33T4JJj5sYLwLtmrvAjhMsKvC3qi6Kuw/",
-	"B2yOMDfMADnot+IMJxO0sPGEmnw+djr1WNdVJVWCQm7AhA6NGwWcGpKhDIyWc7hEThA2q8UzaN4Sibdp",
-	"ej/Y1s6qeePm0cwT7JAPZnxHVeJBe00XLFhPXVNyRxW332qyn/2HWS18H0f/Jzsg9I7yEqR5IyMDwsC5",
-	"nmFPv1BUI8McKyVzpnWHgBx5gJi3++by0H1E9mfXV2cjcrUycylG5LKmB+4BGDyrK+zKy2ZpgSp1Ba0Y",
-	"1hwsPC7ZmmQ39Bwvqh/iwVrTiHW/DqcDCiDrc4m00OHzeG9Hu9yYx9/uzZCzAYv8ezYhYLLWA0f96f1t",
-	"NJTmM0FNrdgYFJ3kqjdHfvX69CxQc+hi6Axu/Adnfkg7nzsrFYKhzVlQtskvL23rV9jYqpAoDjlTDFds",
-	"HDj1mE4NqqTr/CKXogChd8FYFbF2BexeoyrecPjdNKaXMI1T3+kpTOLjaG9Wygkt1966bSv9M3zQeq3m",
-	"S5qPPb3RciYVN/NlgunAMTUNGtGZi8TpjQg7mh2RzHZ/qOf02+//mD1ahn61pLmzfZw2M1yffF7KfDHW",
-	"C3afcJFSNbMTDJMu+HTKFBM5IxNm7hlzDntLlSCL2qWwIqzMquy2wYwadk9XBAZrnWQh60nJmqMU9XKy",
-	"cZLRSs5sDzd2th9Hzrq/1akEchcaU0JUw6YsbZ9YsGCTqp6UPC9XJ5EpB0IVJitSSllxMSP7mVktjp89",
-	"az356dt24cf8ONr7270ZO80LTC1TzsqEIeqn97ckLylfOsevLAv0XjpNDN0c2wSNn97fov50cf4D1exH",
-	"GMdNAO+mHlP7SnqfY8fx+/tpb6EsmaL23EHy8IwK5pWxhyrDKbeOth50S396f4sXVZ+aX8KM/AnbKQeT",
-	"1A67ht9MOcOtqzVTZD/T9SSLzHcHAzbywg2+sZFc69re/SfcR07NJ+3jBUypaxutdD1hU6nY081YTKaf",
-	"NOM30vwAU0pPuZIlz1d45GP8qufcbSM8cvzWvi20qsrVgKO+gi/gkK1y7Sehc1mxMYwxbA7NjYVPrWQJ",
-	"/9iV9G7sR2e2383pGOk3Z0mryokMPfaQ5tFoTx/XTTDQCTYLYxBoPscV9BlC/FxvJXb12k3Jz5jPBBcz",
-	"563a3L6XDxXLLe91DZvnkkzpkperY3wQsxHJlKYQ8JaxvNA0G7KL2Cn6uMKUFrwaL5LO4ZmQzo6RLXiR",
-	"OYMF3gQr4mGgAbIXiLNa2qch62BU/XKoneKCVz/zZnKyVnmCzH5mK7KkhilOS3tUd0zBFHBaIBTuU6JZ",
-	"rpgZEeqeMtAapSKU/PT+5xvy7vry4CQiRKRT+Ma7w114mf2Oa8s6iyHbjJP+6ENQNrUHWsBjan8+QWcJ",
-	"WHUT7yqqi7Yh6olWExMFoXipwLtwaJUn+0SXy77J+csjpLMlDjHovokbv6aCzlB2lOBlWbKUaQYjU749",
-	"eu4tu968eNwIUDNFhSF2ut6fgZE1+KcR/O0eLGn2ydKg0IM12EhSyhlBNS/hrbZPEUQDjKGnwaEoGG3q",
-	"NGoICB3kTGuCVFtuY7s7UvH/ZrvOwn+3+0T8l81c7AmVcsbFWLGCK8uveix9oZNL+9m1/6rPfvfWDvWt",
-	"d5/JigleDPUYvK2YuDiPXAZSzZJ+ybdqRgXXUSigvBfa26f6iP+tmqHwW3EhWDFGnjBesJX+lBej4SxT",
-	"LmZMVYoLg94LLkb2Tjcei207eAWzwu5+tnP6CMT9sEqZ5u4jo5JiXmA3MjJ/NbElW6I7QIQZz6U2Yzqj",
-	"XGgzrivDl2xsbOe9Bl5QmV9JbU7x63fw8S18G9lS0WSsS6rnQx10YDq+gS8a80ApaTGe0JKKPG2XkbUo",
-	"DpWccEGkZTsZhjmOS65NRuwMGS3sA1Zry2X9z7Uqh1pJLiUtfggz+Djai0x5mxO6omZOKsWm/CEd10tO",
-	"/eNjOxhhAHsIGLVz1BXNLTtcMFYFWkcrz4TZBnj4fdQfhf8CYTGYAx49vusp0dfprE7dyuxJBzHAU1W8",
-	"rVFkqe25d0+v3DxsxxhmAh4Gpu54zsYF17k9xl6v+w1+cO7bo/2lVms+i61Hdc2W0kU9l1E4NKoJGEHL",
-	"xax3RUC37c2OaHB7qC5KGCi+gNMqkPqjDR+3MLaOplGrcsssrLhmp3JCvGLvzlODaAJisZBmztQQlouj",
-	"v7sGT71RVGhvLW+zIdhdP7NtHV7Zhq4/rctxzqv5p0Q43dxcnkEXNzV3jlXbLReQJcBQOEbhst/ZdXN5",
-	"4b6zUuwv+JXrccnF2DkDW/EOVj385o996uHNzeVrLpyPrPctvg0b3dcStnMvimoeO9u6TDkNrsJvRNUQ",
-	"tx1YQIiKHhHLelWBrtVBAo+Pzg/d95zZRns8Nqbt5oxLPmX2DepW5NOuogWrIBreCv50xsj+c/InIiS6",
-	"9A52t7je4Hwu/XSiKQ4NTHJdrMcm6bJOPH03c6lQ5x8hF5miG/nQ3ujCO6LbHCwdIlti1CGyTJAgfZBB",
-	"J8OMApT2t3i1cykXnB08jqdawdQHGBg6i4Mb1+eFBlfXwOVh3NGyZigtQfAxcjJvZDd0pj+Bx86iEEnb",
-	"VSLTgc68Kd9z+G7v7WNnAeP7O7kR0vJIAfdsI+iFXJy3onNMEz+sQeBde/qTrMe/OOtxLevi59pkMPwN",
-	"ZP8lVYuGA9kxNakrS2eFvBddsq5/hQexJiuWwJBvQ/zMtkAd2xKy70J8zuZT5xxCNawyOIMe481BWXvT",
-	"p6MYrvSeojtnt76v8ev3FJ07Ty2KfRwSR9TbbE3NqDUbbwu0THgMb2+v0HqyFn/Zy4veadYK57NjL9iq",
-	"ZDpBrlaztZf6GKI12oGe1BBalkPG+xm7RzuDH3MtyCzNBrnldomwNeckTsS+ZUMm9BrGvr28iTcBzEHf",
-	"JjY/N4RqQn26UmQU2ilq5Z1maGQIA4KRYchpo4GBnEkhWG4GjQRf+JG0oaKgqtghTAGTsvYzb07B+C2v",
-	"Ok0gypzWpTk4IqfB/gemSCEJytdoI7bqImq/xZCJ37ip+pNx737HE37bhKjpKNbb+yq5Qh1I1WUq0cst",
-	"IZZr2907gTVanB3AO0TRPyGk6M00OseBgvwLBsxxyKNJr8uuY24Jj1hVv2xi8ezihAz/GUflxfPr3e03",
-	"0s+IFdFWb31rt3FO19mFmMrNV9hvZQjTnKxawYV9z+0vfnJDA/FA0upIk7pMR8VdhxA42GMIz7JU5XOj",
-	"7NXgglBvhnduqf3MWWsVn82NPgpZAmjxPoIeM3tRXOcusbZeMsVzAr4FJ9iVJXkOF2ZZmdUouNyd4H1Y",
-	"sjtWBkkQvDvOdrFJ3FXKIHLJxMzM/U1R1LBDNyUuCnkP+gNqGbs79q/w9cYwuCV96BRsm0yRiim3yxVT",
-	"XBZx4OEJOfyGLBkVmtTC5Z7trsVAGNxr+tDMTLElGqa2zK9k05BZnNdK2dena56PnNN1mEY0M8HuXTBL",
-	"39G1ZtNxartMBka+dpGC0XR0MrnmAVJyG47Yt0eEfeLcQGpI70uSqLKKqcxvSudpDSJrvymamfFk5Ty1",
-	"CY6t6mhD3KWimkx5WWKEEPBn6phGv8rIzA8rdMHC6Espjc8P2WqM8JFNN+GL7fyyaWeZ5VxJY0o2hvia",
-	"u1R8jbdC+JghxYziTGPIUMNRmsCh3bf81s3iwk8inpkdb9UV13zdNxmvur/49v/uTo9+XnaUlQsf63hh",
-	"3Cv0OulcvIHc85V/WvwzaCctPJEmlC4Qwc6Tl+C9JzzflwsNGhE+JdyQQrJEanGIuloTB68uotQ512P6",
-	"684orPdzBjJgPCeuif8AwrASd8D2qdekpS192x7RpeBEucRso67T3myffNHphWtEoze9HXTvVpJQQG7Y",
-	"mrQNLZCe21KHkV4uOSb3c57PgyA8cv8NBnkqipHLyaNluYJYAqYO7RnD1TgiNxgpwAVpyzGZS3v0MnUq",
-	"Jd/7imtVprKOpphlgMJMLDqDVL6stSFLiDC3K8Ed1AyldRefz412esTBiLBSM/Li+Xckc9vi/YWKYZwF",
-	"yMsTy5UKrt3cssF2XOz0pmL5MHe13d9tWait9FOyz9s5vPbvS1rBqRYs5wXTB8NzSSs+HkTNa8MOGcHH",
-	"WAwKpw3C9Jr+kBb+m4iuBcS/rKxmdYJxaKywch6cauNntOQT1KRHWxa36A7hEsbBCgkMi0j3b8I+GnUT",
-	"QkI02c/gRwiYyA58ADCNVehxLgsG0U9sqpiej0HRtn/waa32396w0WTGZkm+FJFsAu/h3fUlXKYE+zi2",
-	"7yOb1SVV9q1QqGCgz3njono1xEEUBEnL8nSzyRQiJIM1t//t7VWqE+ABXMxgtMebsSPog6SP8HpzvTAy",
-	"AFmsMFLHCf3Tuizbe7BvSZGKfG6ZZe81Ag9fktiSBpgm3y5yRLT0+qnzq6/Z4JyJpctnMXIei1HChHaA",
-	"6qV/GjYD2EN4aILt12bu/BeBDfXF5KCHwTMXnNegj8+gqf8Q1jboO8A88p+FVfWaf0MyRUiBqDWLTYy9",
-	"ftR3mkVOgdADLGPQx9jSfQcLHvKZw3gaBcCocWvRWz/3QFdh9d3U6715Z7LYlskq1knVOw3JfslmNE9F",
-	"za6NkBaeL+Hrzt69fSnJlnbLNN6mNXlfpifEofgMsGvgnAQv7ZiJGRf9RImtX0Jj7KLreAJ2Q+oRS3OP",
-	"yOdqJNF05eRH97Ouq6r0wffOEnWMr1rzeEEayoKt7L8bTwYALNg/YboE5Uv7H5IXefgFgzDdly4LE5LO",
-	"IZQIkTm6CGUjynD7w+3eYRd+14rWTLzkIaLAP+YZvNwQsIzLTs5rE3Ut8TAjm9b33OTzY5IZVbuOp7TU",
-	"DDp28J32pxH89dfEYABVkL4mp+74DnXFcsuKAI8DhevwmtiXLeFnBLSEBVshNEYvf7bNf2YrQMZo0BbC",
-	"/tltawe49GndPV5KwGcQ5crHUZzBAADj5YPSt4Ny+ejxtRTwjlfEdGD1tHAiEsKGIy8PgxIM31vUfNw5",
-	"WpZjTafMJ+mm3Mhwlgj38+eXtyPy6uXpObzna6BZvXYm6Om0LG/o1F+lCDIjl8IoWY6NKTuD7N6tx9B4",
-	"JxE4uQNeI5Kfj25BU1lwfuOPbrQGbqKX7M7wi9vbyyb4rov8Eqmn7koEKE4PTqAZQbw2Al+TfYxw/JOV",
-	"Ew9a8unnImUHLsOXTNam2whHcQlR7DnXEAm0u3ELMWncgFGKs/1zB/BlQPgZnK8MnTWdN6EeMbWl3nyz",
-	"GaoV4mNQeyb3kCum/Y7Yy2D53Fzek1IOCNLBKYawjoi8Ou5/P/RkZOijHQCFax5JoUG2TfR1/uYm0p9j",
-	"XzjXCDlql/to5en8zc0bGPjjaG9O9bhS/K7L1Bgse66RTy9xK6Sa3LNWZEDyAr+i+gq/d1geKRvK2QYm",
-	"5LYuXW6o1jVT4zwFVCyXS49m4owk2Lq3Z2h19sb7bjuyoF8KiCKG4+CmN1HtjTQh6qVJ6UvQkaHK7Ngx",
-	"5uKBrFkDzQ7dENe8N8wOm9kt6bkdaQHlnBnKS/17uxtRjkTinF6dHn77/R/jRArCBZmzh77d/DHq9n/L",
-	"DezTaqoFf4gSun6Pd2r4EpN3hKu85uYHxeiiS909JTm2IhNsRqQIsvsx4YbIClIGwQMkJVlSsSIaIGuL",
-	"CFSD8rLLUvc5BObRnmKmVmJs5NiH4D0yWPAaOrqVLjAvHC6uUe/e4Y37EL2KTM9lWYwrpnIHe72zsxK7",
-	"uHI9JI/6pSiuJBem65DBxsiEccKCaJVZmJQyXzjcZ0U4ZrXiTyCxBhtexdSh09opwJDprjMfu98fG+vz",
-	"UhSVW89cFt4a0mMxmcviNA9Jcp+mfbUngN2mWCU1iKIGsiD1Ng3EWgt7fkwyId2WZGQf4roPQCFXrCpX",
-	"GdmniGKNyYRlh/EqsSmbOQjrR7Q+lwgQGwbHegYiij9z33Htp5cw0Ib9GH6Ipw1wnTPt7ahAONOWj9Tb",
-	"GhDn4uCjGPjB0d3biCyEsSdJJg1ys/ng2HbEQ+c0+vrIvrKY5QzoOig17aOTB2JVXj7kjBUMXDg/sxWG",
-	"ORcILbLm0L/zBWNaKgj+NT37B8NEwQp7JfQNM+mgQcsB0LnaQGSjPzWKY4uc1GtkU9xRkbNGHXP7MwwI",
-	"PxijerynOIhXsJyRHbCndgtub/HUAZCgIbLdq7SPQ7ME9RL6wYd57B7mHUoGbL77PWO2PlhH2Bszd4+H",
-	"zwDA86Lr3zeBBnHvZRgLxFRVeCPF8MFfUVU4Q8OAoaPWMCY+f8XnoJIL1/VaZMugYTw40JBhIhwh9xpD",
-	"aqFlt8N3EZn2rf9wwLhrX2DWGf9vB5w1fGQP2cf/e8h1t81CiMCXotdNUg07PHxMtqxKr772Duc6j0dK",
-	"wtdvvRjQ/kL8DTFkdxm4MX82w//t77vsL3700192GfWnv6yPGOyun3/oUBSpNYXdx3/EMW8f+kueu59J",
-	"c/61KseK3StudsDseHd9eY3fDBi8adzyNvsKQYMG9A5nK80MGNI3/+nmLZjg7rgy9Q7c+RdsP2Qk1/PH",
-	"0R5gV342kSRgVabFvXWcwoTO2CD2YtwObWJWNGaHBqkV4qqkYJpwkZd1wR6XMPB0WQI7xHK7QT2E+v1c",
-	"lq6gw3NiauXwU9w+TKePjfBOHoKi1bw/SBOa/eWSYPhk29O3Ge/ddL8uCKXc18Ht4cSslu/WgT9xQyoK",
-	"aPsxPiOqrJp8//zFl7X8RF6rHeOr+ZK9rTsuxCuq5x1O/gAxRmNAKR9PF9lFrWZ97OBK9quScnEwItkk",
-	"V6vKWJ3NoXSOSLas1bJW333b/PuPL9BFj//1zbf/T9r/n+Llm4FwznNlL2kB6M4Kc9Ej215SqR+3kM47",
-	"K7m8FfELRYtWJZ0nUbRPi7iqTsFKZtgnl+s5h27iaj1f1KG/niyd8BkzgundGBt33AqV9KnkVLSTutGA",
-	"Ax5vMNtz8FLWVbq6yZA6JJ/VcrL7rg+APYFt7QyKvChcQRKpbjrw8jBCkhKMEMILfnFOmP8OQiUddnSI",
-	"hrTcZwSVZMAbrCWRIm25i2aQ5jGv5P220d2/kAFfnDvmgpl6IwJhNCPyn1c+mHbbTGI9sstQbJyrew3W",
-	"1pWWarIsHBjfCOKoYW+sFs0L9iUfhNSJp5TXlIRTlwwXm8+xfozd3yiM2D6xscjjmWcKoeMLPoByPKz7",
-	"W+kHSG5SMOFtEz4sU0K69MVD5lI61jStBdqKwVLpw7in3BKMIktZhP118ZM6GdDdn2kQBoKAC7mwZ5HT",
-	"fg9kE9WbCov+sX+iwzxRACQwdrGLKZAz3WQluFaYW8KG4vE7sAKHeNN7norfpaTtKzxAVQv7yByTTBoj",
-	"M7L/E72jN9DOyisV1AuwkklZU/t/M1XlKJzMJM43LZs0E4j4XSq4yMmv04azAZSrIB4VdSPZ3LK0mDsq",
-	"puvSYP2diQv+KlJ5bU3pql4L28YrEdW+spLdDh14TMrAwSNj95PEB4eROgFBWufhqwZ1VdaObnbLITFZ",
-	"EW3oLNzDGKs9xEnlc5qEGq3NHKsUDK9utFbeJpDxwK+xPQQajFlMgMO+j6nWMg25g2betYYt4uiVRH+B",
-	"HQfCYT16xucc8Ge28tAXlWKfdTSMZNjZYPaIoRptJHUN3rB7xGjqLLMdwrgxjeUY0gIvMODVYySvI+16",
-	"vFioZOtePqgGHzIouSETVkqoGSYT96Mjrc92EmFKghg249owxUKY0aAkPpfklQy68eUB4qqVUa3KvthY",
-	"VzFgA4ajE8k5+rPnJTi9fmiTpj/UHWgHVktTqs02sm06R+pMufB+Y4eXnto6h4COGBvOIoMJrR5d2xci",
-	"cQeoWM74XS+GC/aLe+ppa1wrnrJHoPHKtyLvri/IvmZ3TNHSv4gzfsfEiGhWUTzdyconQ8S9j10Dqfpr",
-	"UvlLhF+/u75A2AJ7PTopDH/+FCq7wQHSNzuFvN2V/QbVsfh01SAthaQemBNmMDpFIMJGmVN78TzsuV1U",
-	"U2MuGn/zguNuS2F5O3Y7BMETpvYzW53BFx7KEyYxbjZ7a+QkNN62b29Pb26A215HzDlZVt3HbEJr4h1r",
-	"x9EfRwgY7+LZ7a65aufBdphTYfVDT5QpXamjPPo1o1qKAPvkZgEc0dRK9IP6xgXS4eN0VANUZsIGScG2",
-	"q7g6Vkv/hPltK7cOhIB3AApGpRRYRNHC8iLONhQ/ZFh/wGiEa1iBjTeRFZLMtLP74kC6pIJO5lTPe5kE",
-	"TjUUdhqG74LjuC8eW7ypaxsvzpvkuHRAjn3+WwhoLmg78IBQTSeqyQQaCjcjrH2xpFXljsA//yk8g/Ak",
-	"P51hzb/Fuh0Y2x9s3rFdvghSgtpeSzGT5z8Q3wZg68i3Lw7zObViM1Nkzh4IjumTWjARR2hm0gapNrh9",
-	"EiEwOpghWU6erQ93T27SSJ9o60eAF3Cm2IwaNp6sXM2mfihk/80PKzy/9GFcdYABnRKAUbaKcki3jyWR",
-	"UeS7GznUJEjGBgNxu5ItoP1yMWfKyqsr4orpxXVxALqjqkqHTsQdCmJ718c7FNjqEcQcBkUMFvLYONIN",
-	"59oGcNzp1UWrCBAgLOgoFq/BJtnqsECUB5zs8Er7sUOtkEy3yqZyY8U6RjKux1xgjwPqiDWl9l0a1NyY",
-	"Kqoc2FR0StaN0Q77H2RYvynMoFm0yd5vehmY+WS/D/nfTQ0nqLKnaDX/ezneOPKtlfaSzlNfss5BQg5e",
-	"4ZKuYHGNuTdUTuxdn2300o3XkeUQ1U0Klw4CrhN3y1W8CaZUMK4CG3VuxskqppuhKROBhBL5LVhSQruM",
-	"TysHwzRr3SqQ1V/BTl/4MT6O9hZsFUrIpQroNkmGgt3DoCW/Y/o4FsetGoU1akdQO852lmGFCIMi/T2p",
-	"ylrjWYI/hOw/JyWjd0xHX9BSCrYVpTzpug9BtvoCSKukUAAEKuVuk2yc2GybO41ihI8lnlBvLQqqzTsY",
-	"BR1m9GEMKd3jglUpQ/Zr+sCX9ZL4QAHM/4bGXTCH21b9mj5Afvk5jLZd637tde0lUzOAeXKG7VgJB3L3",
-	"FJUmqF6VfECpKL/tG51v9Q0MKqbT6vkkhpayf5aJpoAwBOYbCvgGg2w3TQkeqgwfVBwIOctV076nokHT",
-	"0A7zOwTx/HzAnb8ReMzH4lB+AvbkF0J/7Eb+DyUHtrGKT4L9/2eDnhwyiz6gyQ3ektiykuVWWAJEF8u1",
-	"WmFpDkQY1OIFWx2R985UEvibe8tHUexd9ClPwWrTPHF2pzjQfN0m234ScPyGuYIlH5BpUNVHwEc5nY42",
-	"VQI7bQ/hovUAKbzEXKdlVbIHblbb5px4uEPE4S4C2FkzGnL3Ma0SFuR3mjVBjRrNcsBP4NHaAGo8iUx4",
-	"uVxOuPAlOuDxA6Wy2dP+mlZMnV5dBMa7bV8CRPYOewAs1fPRrtvUDBFFue4jEcDdQId0QQJrPNhxGlEJ",
-	"8NTVSnDSJF64e3rDNND0Cm8AFNrVBu4cNSQLyaYZmmGlFYGbgh/gAdCGVZltvZTaEGl7QJk/K1hJV+Et",
-	"GZGptGN4S4BRdDrl+YgIBqHAE3nHSGb3Lkvh3pc0Qe6vuQApVa+xWXMvQ/yN2+OwvuSLusSO9o6/6Xld",
-	"z2EiQREu0jgjutnd4VAjBdqFWbXtpfaPWgjAjFD0myOkBm2IuAeftuIbO6M48bgjMR1L57oZjKIC8zqS",
-	"K1DeO4m2x/Fkd/7cfNpkQ2oz5jnwWdJ986NqElmRftfvgOIArrNePyGXtbD/u3TIO5axuVHI/yF4E+TU",
-	"rYI95GWt+R177WcP0FiJ5z0s7/lob1mXhlclezvdO35+9PybnmfXLTHNENiMPVTJBH25rDhm228ATO6H",
-	"WDw70UQi6I9KItZMwibZMQ/YvQtR1R2gZz/CluAzD8GPmPpsXKILCRkrxyT7m5YCQ4celmU6amg93SsV",
-	"p+clHDua5v/tGfZ2nLHPGYLX5LU9Ah+gyVhLH8B6ubfkjrjgm1CPzvIZVQuX3m2fdVddtjvebpB23Bjm",
-	"t5a39cVpkyuStWU4t1033JK4QNsuUhUAy2IKEMRoHgdfIge45jbYM/jbbGMDEBUkc5+OjUw8Tv1p6+3p",
-	"vhU+mGtgtd61z5uqvc20+jbfpT/dyiH76SbYCeOS0bLEK0jFKgtFSB0jdIuKLBrpS5pcVNJp2MDagmDS",
-	"Okw/agmBZtR7z1xNoIoay8zsGYaZtA/PYcIirO6jnQI3sCxguK9pNSxy/bUb0vGJsV3dl52HZT1WFWvN",
-	"ZAUVf6N57DYeWhXvaPlllwLWxV9oGS3FUQ1gtLGHL7y17gk6w7GjWfmKlGAA/aJTcpG+9kUM80nxgu3l",
-	"5LbH3k65KKxU1+SAuUq2xUrQJc9pWa6s1gBUAuIfcVg7LiRNrbowJh+do7UOE1hQQ8dDXuZzaqh/nX2c",
-	"yhjjMHRIsuwR7PErBATSHs6hoooJMx48kStoH0+nkmqX76VqfY131C+p72u4Wn4lUVXjISNjNWI/bq2j",
-	"qoYeZGkIUHSgRUebvjPBtGEFejKG9PMG2sOCfBdrlaL7esAFdSfBrhWQ7YGcDqH7w6CmU9Vpu9CmN3r+",
-	"DcJMpzbrcyFNu7FuTNIUfgquwX2/afjZwUYMhHeoJqIhRj4iCuPVGk+V1SYgGumI/H9MybgqrpcwZW1G",
-	"RMsGVRCyOuby3rtPoeBaymz5ZeMZohIYm9EM5CUE56AbBacNAf8QMKYx3SuEOoHwnYG+PV5SbZgaL9gK",
-	"/bAtg8mwyIiSU53WaWJfns/HXrDVCLZXEC6amsC9UdAwCgznzASdly/ycIHJgKkTIuyjZZ8/KNUG3uOE",
-	"23032/9pmAlUWIl9/qniLm3bNWeNI9F5WGFnktXEd/GPgCX0ys+jPbN0BLTnWVg1MkS7OYh3IB1HMe24",
-	"hlB4sPfswpRcPHSE+J72Ql/5XGxLNamytWTfXdY51XNWHITQPvvfhIYMb7uEhNpB9XxsnJa1HXrIJZGD",
-	"3IBz6gDScr+euBkRKQjqSHZmk5KKRVwT1MVCKFeKcbv84cbtq2QZyvR6F/taEYpUtaFksdyJrEVMlb2B",
-	"3e3qFSAZdYaLeqcc+AZZFVUFx2rhmuw7umu74d3roB9Rmt7uR4gpDVFUBQDKjnHUjvqOOdBgHQNlxKlS",
-	"usXCyL4s4a2vWAn+Bh9sjW//wUBLNALdsuI6TGxY9C3AZTrHXURi+GVB9l88/wZQ5qDolfvriFQlo9rK",
-	"/4LdZwcn5DmRqnHIg3fgEwJ4+4K3bqN3rSNa68QVi0DKy3wBNwyd3zWUK+opkbP9+vQMZoHw+5Af4I5w",
-	"wCV4taS5j9FvJ6yNC0aL0glTXadXC8NLd3rtxPGQQ+k6xMgTdG6CqGLoSkcZk7sdVZQjd+6nOTi8zJPZ",
-	"PhRZ+xkJzn+3TltwpLI2BNAf7B5zs2ME2t/uTdeDwdShnclP72+3yNpdyS037rAVqepJyXNYlC9wcscU",
-	"n0LPTSrQAHrozNdoN/vp/a1n1xCMFhIsk280iKInhJb39syf737cl9RhVjw2+g3etEcGvxUbsWeDlZ6+",
-	"1LBRI21y0XgstJ1o9h9mtQCTjyu1bCeGtZazXSLWllLwZAI0eKhJDUkytGTKJEjPWUoj7LwNAs6ZMDRy",
-	"mro4bxO4QubMtQE21OGKTn2axWaZiQ5Btg8tDIa5xKn2UfBrty0fRy5DakueYiuZpckUuae6SXrpjamj",
-	"IY8GpclQEmi3JIy1lwhz/ZrUG7jntQbcdITJsPN1iWZePIVIEkirDiklfRQF0//ZTnZorCJET8l7Efjt",
-	"CdjiLZk0aXiWY0E+iyhCfUQ6o1xoEykcorBqoR4etvh7jSeUijz/zVYD37d9GAphN20l9OA3VR3cSYMA",
-	"Bod72TTGuBGs+f1bqiL+VSuHb4jPMjJVfUopcfRa+GJIW5SqRu5fsAqo0NnzRoD5p3jhI4BOry68pIRb",
-	"OoO4fCjDJB4jWjgb36Wf5G8iDhW1Ox/e1qhqUwjhcee5pAXz8W8o3J348PcQFWfHwOgSHfjpl4xhNZLc",
-	"Ux6CQiG0FF04ydhRd0l86NuXDGx9Je+xqISlAt01QUyqVdyywBDnGkM0hqi9dYzGJy29vl6+c7uDzVc4",
-	"hWK46+VP26nkTWHWVBVsZ57qrYMaGnrDJyvGeSnzxVgv2P3u3jgHNXBmu7ixPXwc7TGlAM/mMRj+L+23",
-	"3nOAHUXJ39uWBl9G6dxNtbitSnaArR2YOr8laX7TdbHNVYSNCXpFehxFbcdw0jK+EfjlYyTi4uuEizum",
-	"TMqCCW3HqrfYIviarzAOA93yd0zpfrfftWuX3DkPgXxO0+Fdf5bEsAfzLESQQZxXUMpADHXlk40mrhQ7",
-	"xvVNlVwmYJ/QYhcBcg2wowVsrdEeF1VtBhl8N6Ll7PrdMsZLRySD4KHdpQgf64BUuNVl65p7xKpt298V",
-	"Xbe+242X4evE1oUt8Fr/kP1DpXvr8pNX1gM/Btpr6OqYZJNSTjKyP6Ga/fGFl9GL4H3DGi5TXrJ0aOMm",
-	"rHwX4qKDkwnyBiIMOVlkXyrIC/Z/OAiwLuXqayMtrsOrJxb4t7+TKS+tqLjmwALC2wpJi9/1ze5HbPXF",
-	"AV3XUM27KuRHgYytiNX16krO5OPSnyqeL1xuhQvL2dwe4NZN4PB2RgWtIJvUPgUu1m7X9+DzVvR6RHxk",
-	"CBzfob5EOxx1kG2rI/pqA2Z+gwZ+unn75tABw+wXik7N4fMXB1H2fAQxai8EpHhtuxIoNbXKzz5SDouL",
-	"wn7us23Qd54kbgXRi5qOx5M/vuiV7aDlD3980XGUWLToQkxlGgTVVTXyXlCqNc+tVnwcI+x4wB1g6lAY",
-	"KQVK2eGbe+8tFX4o1xLM59l//dd//dfh69eH5+fk1avj168zsv/u9uzgxDnyuGkU1Bkz5MXz7/rMdrGP",
-	"01V/gjix/jIE67WiPo72ZlBQ4FFA4Gnw8pA9g+Ep/o54l0pUZGobpWCdgwh9uj3PMebldEOot/J2emfy",
-	"KO2+NcVrnE8z0XamQTrvfzM/ggsyWRmmG9dfNMvdeAVOr1VmJ52L724QhO8MTr5HI5OP7NtS/ds+peuL",
-	"GUEJO5rHNirsqNdi7cbFCEHPzTx8UIyZnq4btsv5toqDpcpL7dJZVEOqo37ILr1tKxKyyci1D8Pc5Bab",
-	"+aVZu1FGuNCG0SJ4B9FDmblf7TL6U0ffadbiPR2sPKrGkhDKXHGXgGbXrnhKSYOG3OBOe2zoos6dH9u/",
-	"wAmh1X3kVLigR24VYd03qMd5TXK9JwcHObwjB9L4OV92gEAfSzEGwaRX176yzd8KEEBieNhxWOuQ7CQv",
-	"uvjVenZiiXOo1v9Ob4fTphU/LcufnZtwnYiwWurU+9E2qWCR/NAHsFycawBO9AZ4CAJzOYwAgWAVwFbI",
-	"2uMD/K4u0H3YscjXsuDT1c9sdVNDpGaqiLeYcgdaheIPajT7EIGIAYCjZPSVXeLp1cXBtgqi7bEyePah",
-	"LIqdF8d/YwGQAtOYXARC1htGGAqOLtiqK6ANYAd8ZC9sCywL4hmj0MbW4uyXykXS9gIiutLXC7Ya24NM",
-	"SBpUz6O4oRGpFAPbcBNJ2U0RPSPbvrcBWJ5iYEgmF9mnQFXSiuPPr7uQPE89QKgVUY5Jhv8F0Vl2cDhX",
-	"YCCYu545q3BGtJ3fveW+c1pVTCSNm12jvo+/O0G8eTsIcnD4J1ged4ER7djJtVV8ym5WC/5waozik9rA",
-	"U3Aqil9oWbO0XkJ9U7yaBeL31RyiSu1wqKA44sbosCl36JYQ3765oz6jcJ3heAlxneOgKlyzhCL3cduK",
-	"bl7eptENgbe2lnKINSZ8LxqAeTFln20u7mmXFL4ZZF/oPr/EGO3/9pv1Jilgnwryn0ffP/+/iTMeEV2V",
-	"3CD8FiqgybCiM7lcuucy9YycyVoYzM4Z+NZg5WBFbZdPsEWWIBJDXMqclg5DZfjEnmhOqa4x4Oa/Q5bd",
-	"8EnFX9LyneBmt++vpDa09P6nHb5T8o67NIjhX90wxWn5Bj2+qQ9ujGLMnBaFcqLD0L6B1j2MKdhmGlh8",
-	"915zS/TO0eeVzr3/PLxdLQ5PazOXyh9A03fF4b39CE6clCXnVpbljBr2B53CpP+zg+IEIP8puV0twp++",
-	"P3px9ByRJ3IpjJLlYVVS4coFIWg/NR+EHwBSJS2bkqg8GClLjKjCUXUQO+yzZEeC8PZ7qcBjXAuEAymO",
-	"CGg6ow/C3mMvgOiRveF0yQyYSqBXIGOH24Ixz0bVOfiacS1/0BivClwD1kMKmddLJszog2hc0VIprBeC",
-	"GJWsIBSj75goELLUPpr27Y52U96Low/ig/j3fyenrdQL+8eXLcMJoiRTMye1KJgi2TOzWjzLMAc9p0ph",
-	"jBOePMkeDs1qAbHN4cQzX4QLmJ/+IKxwlFPNDrnQTGiOAcVakixBL01QuH1SsKODI3JhPIIkTGTCPojJ",
-	"ykDg6KH9B2F/t2qjc15k6FHOvFfIo7jmcQKuA5xywAVcA+yoVB9EwadTpnxU43pJxRfPv2siA5x080Fk",
-	"p8awJWRk0WLJBdfGjnIXIK8Q+UGAbRnqGrkBF2z1b9kRucU9Lc0cAxMANOjZnJWltDvyQQCakxU6G0oD",
-	"0hWMFRCc5ILo3TGfSXFnj1kKbf9ySF6ibJXLJSMTagfQVp0GcPVG+huR7B8fnBz1Ye/4A1q0P+yNPnhB",
-	"Dv6KobeW0DD09sPex+yIXJWUiw+C4DY7nUQHrDg4UD2nlYvPyVoDycWHvezIzvStX6BztrjMGzJUoXEn",
-	"ZSdiF7Ngq2jOvPAzHm0MP/rgNJ+oPWg8/+PVnf9xus7/ODWnWf0JybwWgedFnI3U6wigF0CgvCYuhQJW",
-	"+wO6FewdgZwsdzGfITiLD7OnJJ9TBVhslp+grRMOD8yKTBTaAzUIdl9ywaBzS1VwgTOruEz5A5A6pKwX",
-	"ZMqVqxZkFOUQnqNLVHXtbJwxDC8qMAGr6TwDHQD2Nvwtg/bhiAOBwhROBanFQsh7gVyluUYvmmsEFfMO",
-	"gXHBejL7a0VnDIvXyVoU2YklgaafnJYlg4m4dbuicNw0WM3S3uNoxO83Li7J0LACzXVdVVKB9mpnfubL",
-	"ziG0XONZRp7eBOIqdzNRAQQmvCKGLhhh06kVfdEJQMkc/MSlpDDv/ezPL28J7CL+MTuAcc9rT/5wDCGC",
-	"E4+KL5k2dFlBuhIEUvqfawHBnRQTC1A5Ax/lPdes4QvN++GYpWLA7XIWHhzb9nbOdPNK0TKggN0zxTDK",
-	"zkj3cLWfq/Cq2qOAZ3wSzHK09Pz0g4DoZiyIgkli06kl3GM7+jdH5FXMDdH8154tWCVJs4nILEdkUrcZ",
-	"t3vrTeCwdvMjLgsd+I9djcTw7EF4i7uETaqSf/72s2hkgJO1dG2PkRC8fO6nhmnj66YwTC5i8s7hnHmp",
-	"65j89VdLh98eERCwydvTmzVfZLsEqfdPTkl29fbG7QmtuH4mqc5GMKXs6t3aD8/+QSt+cf4xG5Hs6vT2",
-	"7FXHz6j5b3b8jC/tncmgewrRGpkV5DNPXW8rJuz1+e7oOSR4eH/rZEXmxlSavLu+tIcNHERqZm+78ouh",
-	"ikHHnowKUkpEvqAamYbTLjXZz6yYeez+O7N8ckUa/eoA+Ji9ZVAT07t4xQz6l8pH31sumMuCeSw4rhu6",
-	"xjDpKQPED9s/4q4F1DjBjJUQjz6I747IdajAJgsGqSsobOt1MsZq7Si2fP/8edbAR8mpO7S+c0mfuT8a",
-	"fOn/6/T1JXH69JE/FejflUjUUdE4mLKR9mq6WcP2TaTltFG6ffaH758//0MGzOUthEN42SlnekQEqP9T",
-	"n/MCzFC7YuKKHVtiV3dM6SDzKVai0PTu+pJkz7JQ6eeDCBv2B00MN6Xtnz3QZVW6XIgMTDgVzRdgmwJQ",
-	"zIiPWgZvxVduOc0dU0cfQDWxPUWaR6xk7I32nCtr73gPWBwCTTEBuJ173x09P3q+Fzmn8CbbfyW9ZZf8",
-	"jgnLoZH1wNqLlpy3D1Rk39Am0MmyEMu0MJksQI2AJT472JFhWTnaJ5z5Z/Hb58/9EwoChZNCFbPEc0yM",
-	"rA5LdsfKtl2wolpbnnFPlcOQm1JeZiMEfM/cxqF5OGwCzG6EyJaIoK8Ag91ux5xqhEjLMJdXZxCSX7CK",
-	"iYKJfEX2r1nBNXaBhUu0FU/OqZ5PJFUgVV9fnR0cEXzTtY/QmVNBLJOfWcqyUoB/9N9IQ1wULRgFA5e+",
-	"KMDLbE+z8YLAGX/7/DmW5RHG1xJhD+bZ3Cwh3rsJpVjTsD9uJilFT5RdVsnv2EkTesU11vWJT+NoL9bL",
-	"947/+utoT9fLJVUr9IqHB3PPB9L/1f/5zIU77/1q+wiMopNaHdCOEzWjkIpIEGo9s/YALX+FmntBtwCD",
-	"ghVVPK5wDsGyCItAziOZCkv9yrpEYWzCiJK11af2sRQpXHVCXX0yVH5RFjyAC+60YSPl5lFecm1O7Wp7",
-	"T3NdBG8f6iBb1enVxZbiiB2UgDu3Lmi6Aw9HbNex3iY66tOrC733a1Qdcy0GwAVE6bVISeQZ+AxxsABk",
-	"TvmpKnAQo5rzzP+Rj70WdQRaSuzpp67C8BS5NigEEHNgFQE8uQx7yDBtwH6IqVM0yoD77tu1ukUX57YH",
-	"4FgfxKeodaCVob566ysBoLbgGDImb+N7/mCszG4fH3s+8Mz5kFxXhdt+CIRumYvVMZ6TzMUdkyUtp1It",
-	"GeourWtDDbH8UsexZtDDBwFd/NIKQbOTbEgKvmSFFTGoluKY4BYgM0V9HQ8ncxaODNCiJmN7nGgB0aij",
-	"rt1gxaZQVAReg++fP/8gsvMaxHynsJLNjkJiuNfyG3Z8enWBkoHd5xBIiSjakX0MS4i4Db9HBd6yjzik",
-	"SxD24EofTexgrrRU+5KfQUenFYc32fe/d/zXDrSMqNPTq4uT1gya0iYbk8HkLzB/IlpWsH7aqY1d5dDR",
-	"lqdgtC04x243PFTwEvjFkjeQJOyhNrV7Ov20mumeOMDwkhqmRhh4Bma4pr84JGrbKlw79Pk/fj1RyY0J",
-	"A/EaZ9o1vmD3nzA0humpmo3CefpNmjCUqhzzo3Vp4nNt7XfH3DQzY/dpaloNdu+vATTxB1msdnpjdnha",
-	"4C35pAdt22Cp8IPE6xUxJm8AyRZsFWR6X6Lr42jvxdPOru3WTkzN7n3g0CGko1jnpK1yWe0HF3mKq2YX",
-	"fbn56MZCldW+BgpWvqBwMFbYLQR1kYqgOwcNNJivblcLcsdEgUXamUC8aW+Nr/ih6y87OCLvwa6wlAX7",
-	"EyJiZOgvCN/x9UhKms/DmN3C1NvTmz5Oi0Bm++7KHATcMEDh8SPoE5KFiUksD0W8+pJaaNfthJSebdzi",
-	"1y8h/m3Wbx0oAr49vRkk/yXaReToft0mB944GguvHT4ZbZr7LrbogcBCS8VoAU4UQ7lLIE+eDxn04nMz",
-	"7KH3ch95ErHvpCkApYMOPsVc6Ubkc2baLULGAOr/l5zxLznjtytnpDMAsLDCRpjQb0DOAIyD35iAcRtZ",
-	"a6ycQVGUSLDobsFis22am68LGM/YQyWVGShn+FGo3pAq7Pvbkg5QGOjm742UsMkfz+W9sJzTCQhX0OW/",
-	"xISnFBPWjw8embL0R7whNLwEOomb9IsOG8SGvgRIwUjKFEjPXqjw4wChbBUq5hSCF5JktmKmXYTX24d0",
-	"W4AdEW0Yi4qvrkscR+QaTBtFMG00wDO+b0MXDE2u685eXERk2NhPGVQONu/CBexZUlBIUUbT5JlPrHl3",
-	"fbln356e5pdgC3VB/72tzwCP8FwuKRdD2p9WHACk+huWpbx3uTS9jV/LfBGRfm97b7x0xrVB82mFOu39",
-	"sz2WQVJrvZZe8vyKL2bgAI7NbygIGPcATylM8vsvPEnPLSYspzVKai2OAEFU62xhne3i7SfU+anX2fZA",
-	"vuv8vK5yG0tDWTXPtctBcD2Cu2/BWKWdSNxp4u7Ud85h0LenN2hX/Zx03XssdvucoeKr0O4b6W4OYByC",
-	"/rN+6Lhdu4h1o+3SmxQsmMQ3iajTuJN8Txs7j3MMRJrwmhqOnlNAnd+M9rTaCxiZeJGRNaUvaZl3FqOn",
-	"Mhj9bgTBHeW/oWYhu54olXvjULalU/lDGjmIq7W6fM4FyZHwHESaowzIWNji4G7fhD8zs9s12EoXdiOa",
-	"RXj25s8VUiLDsQLH3MO3nkM6L77TW8+5oiafp64h+Cd1K5TJA3bSNXaLoQklXzCC4vII4tto8bdamx5t",
-	"KvkO7tdRgvUodnmPHKo0KUCMC4j5S14UJbuHdLR7DoFKB19J+r2yO9p1639P8u9jJM/PKQn/k4u1FYYv",
-	"/waNQP+rxVm4zjty9Doh2Ly9Y8rFmmzwz+DewlQEDBuEfA9IvwkR5r5OzlM4Bnxof+MbwEDnx7kHEBs9",
-	"cL1/pnvpQ3l+j9ZZ8A3b1+/i3EWw6uZZRqin9m1wcsEn2W+dajfUjmsFssiKS6FuuKVCAMpf1wx2telu",
-	"teQ+rSH3n0x8X/fhN36qLkPt55WaIZ7rAcNJn0p+7qRtrzr0UneErKVJyaHAEqQigsIS0b3l9XaYD3vH",
-	"fz06Ovr1Y9ZCWUVQQjQF38XuQajctCKhJLejMPg3puil9VY0ffzi17GrJHvDqMrnt+xhmNwIE0GEmU+l",
-	"3jVIDxfrOzSC1S3Y1yDcSA9O0no4wA03ZyKMwax90JB9m9YfQ+ox0XwmKn+cYS6OPeIlOyKnIREU4mYx",
-	"itSqaJkzJWGIUhSt+hT2vN+AMe+8vRO/H8NeXyDYAIOeC/buCKq3XMroECYNssmL5y9IZts1+ZBf2Ib3",
-	"Z2Y+M9VsBDemWMzv1xLWTze9DC5EzkexLu3NeDJzWI/qlmZpYBOLMhla+lzDwVwGv2+5z0rNIG8ymLEw",
-	"CdivFtq7/H4njwPuk/suirg/vbqwErzP/4VMZxeqL6II+n8jP0pFUFdrUjNhVZrF1fazp9cxcRtULaAy",
-	"nbe/IVOHHP+ytaU7sPage+79UwYf//b0z7Xw441g46B1BkrfVffcKSj5iWXyrySP/0sY/0LCeFsQf/wj",
-	"tRHr+GRyOJTJHCKIo/AWchmhumaT7ezeMW+rsHTtUk0B2k8bqrCwErha4evDkAp3ce6KD+LjRaPXYvNJ",
-	"iCFUoB9vFgYskT17dWipJUzF3e6Lc3y/wpsGscRWb/BVTCxbqVVLdThr991kOiSyXC/CDOCrr60W4NSr",
-	"Ggo27Wcbu5QdbBimbdsW6iuecJKMsfuLaGd2JGqsBbFGQmjid9gwn4HOmfJVJvsVzbj2M1BkO9u7nzCd",
-	"IgaySof6eAYTGhT9vj4lI90+dVn1bOMdN2q0Q8XFaC5dM3B1HHeUmL/urYl22Kfy7GfuX5tXxiuz8W7E",
-	"lwSOt1OTfe/QBTI8qmzkkFgMmGB04tT1Oo9toTc5IQKovJEiyH4m6rLMgmKmmMNxEOzAW7cLV17bQVQT",
-	"Stwi7SQgjckBW/tAGTdlsm+VOoSKpSSXyyU99GVbCujrgKhICnKQBLg0YADx4jA2B55jj+KCU7fL9eBH",
-	"Dod4U6AZdJlaFH2fmEJIgH9Cqt64V1mz30YiyvLmjse3PYIVB4QkdLE82qA/SkGsxuMhGjDR9qGnJWmO",
-	"dLLCU9YjyHthIPFw5Q+2lxl9vqsvBXs77RReIyHwtCyja647JdjOT36gmuf43SDBM/o0LXn+2sOJAAkx",
-	"Ph4kFc4QXjv+xZ3DyOF9IHQsXnIHPeRublJ6ja9Cko/15MFdvXx9yEQuwSjX9NVSZIycMTCoIZCf0aRS",
-	"/M7OfcGcbePi3Cud64jUiPvYBKjfvDo9/Pb7P5IpFzOmKsUFWCjm7KFtcODFcHtD/IbHpxABHiSwC65e",
-	"vg7QBd+R7EfUUeGVBhik+L0kF4boOSB0TBh86TbtKDsBDugSBB2zj883GiKeG+xle3WEF6EjkHV1Qgw5",
-	"LQrbzU5cs1MOOCHcOHi8hAzVza4eKyd0WWYASAaChXuQZD5+XiNsdEA7CR4hOcthe3hmD5aX776q5//q",
-	"5euQ/t16n/Qa0a6zF2ARvYKSF9R9WYFeq4oTk2hZ+suCKPLBzNgyp9QC4HJC2G4acR4Ld3AsxwqvLb2j",
-	"vMQy+lOSubqL2BgqrEN5Ei5mGX5B9jk8i4LMZVloV/bg4KQBEYQhUJOwn4BT4hUOvmAIyeMQLguuETGE",
-	"Cwe6Sva7J3CQpUUjKI3weUVrX0Wig4h8JfZ9qfx+JF+gBc7UEwZ02fvwIDwXQpc6oFogWgTeRSTP1UZZ",
-	"+BGZ1Lw0jY3Qd5EhQ8oQWZESRUUhl+Tdu4tzfJ+wtjZEgQOSaAvB0pf/8yZ4V3k6lF8QOQNALkCN44Jk",
-	"aKQbKz6bWx79tFnaHkcsYKp+EO1iC67KwqMReY7ISwdG1FoG2XfYaR9EBjV6x0uqDVNArtkB6guu9AQC",
-	"VgHOnH0P/QYGO8wHET2nLucdMGyZ0FhjGHG8fOVuXJgDeD5Kv3o/s9Vnsu67ciuWtbLfiHH/Z7bqSGJq",
-	"7sRvJrQMkZQ9EDEE53Xl/MLdcpB78Uo2GUj8sDz7x4KtBho6/QW2lxkuO77GyAByWQsrMI0cK7cs+1Mu",
-	"rbN7ORGzgfu1E/B38AXJbrFIMGJV1/kcfm+gfV08u/2je9bsa4hzQcbm5gN/sSKYM7w6BGzP/TwnxShc",
-	"xLCEUbxfXc+lMqEOWsq85S/ZVzToWNL39kQIitMA8ewL4rAWxLZzl/ojjM6r86CIPYxOs9ACNmDjMesV",
-	"awL5Tx2R++qHTZl9Mqd3jEwYE55hepMJEOdYsSXlAoSSfd8dwk8C5jI+QAeQrxBlTpT8jq1RN2g7VuMF",
-	"cHpSUa3vpSosAU5KKhZ2Y981lKo9OuQLktnNj3GnM3xsMnI/5yWLgbzldBo/M/bDJnxggpjfgEe8BgAO",
-	"hnzEVAO17PHEz3UXdUclisLdkKqFvgfOBsTxiG9NMvjjM1+K9eenSxhzNOGIppFgIuklIgYA+2cbGfEQ",
-	"kdFF5b2+AC+GNdvtjg9rvTifLhw97r4nH4goN6BGLymSmMPSIdmzrMNvAEz/08x2oDSAxJdBb02JhUZ/",
-	"iIpcEUUb3NQgChrNyinZR6KCC2s/c3JRl4qMK++FMPkEKRmkAaBgRJl870NOPPKKr+7vnhvLMuO1Nzab",
-	"dTF6w2iDx8uOZkfQ5pvlCs/dCiYeqJga1yNajy2TOY3wf+wcYKNDO+liaqyMHYP9s3zx5MBH9HGC8jvE",
-	"lc90XVUKZGUrUfzpm2yEt8wXRNfMdOElYcoVspCt9+uGIf7oN1FsuJmv83a0CJZUm7GvN0dqYWSdz7sN",
-	"4O3pt2iSiXppecA3e7+OdrPZ/K+Tt5MIO42NwlLtPlIXcdUAD353Arjl0D45PxLF87nUTCTl8I6AuFZ2",
-	"qNskP4NW7BvZh5oMDRL5kqkZbLOl3rFTcmC/F6wyB1svXeo++AuIN8OLUoLd6yx1WRSDqIbPEd3WrQD8",
-	"zMJpBbHfYwLbI3G1cWC/trOkjtC3nflLyCrLawX1ftYVpN6d/Bez+RRm0xGy12I3X4W7vEwRJYh2VIS/",
-	"xYbkCQenVWeoXlrY9Oq9tCrKM19Eix3mJWfCPOtGW3qnG7EE6yoaKHZxx8FyGPIVa83AbmnlTM2EYcWx",
-	"s6igyxpHdA4SLHsBFi7FZlxj3B7OpRXc5DxgwVT47vrS3ibFCq5YbpqRjcR6UrZnYBVHR0fAPXzTsZER",
-	"ywl/rRVH5vP/2i//BF9Z3nLtK1VsFjbYNJb53TyDBQy2mj0c3t/fH1pOc1ir0jm4tgXz4QaNeZGsq7dg",
-	"q7Gqy47i+vGKOxq4CszpOtWJEqV4t2Nd4VMve2KAzbeYa11barE05OkiEMS768sNdBzbHnN+rHq+SYmt",
-	"JKDazDeuC+67fob03H1Xrh0ta/vEIzFbIsd0Sjs2BPx5tfgAbjlUHHC4ebaJVOSn97e+8mCwAO9n+A/4",
-	"MM7lyQJRAFNrjHz7330LcPYB3F4fQLUEyN4IX7vqdY2B4vTq4hhfQ0wlZFr8wYUCZich1N7qDjDfqK17",
-	"cOHP32YnTS0umLhreIXLafdrr1tk2nE+XVjXyF8+LvKyLlgnTioMu+MF3I2bv2H32H9AZ/i8r1tqvNR9",
-	"2OCgI7dZYAEy2pfr23gw8LPmZuR+94bdhigattdc576J5xoHwUZhTSCp1Q0xRmJdW87FwKeuTMpADDsE",
-	"DwJxY8CTm24i1ukJMl4+P+LjJukMA3z06+5OHA4h3DHJpOO4PfV0aDSh5l2bfV80hReXzNCCGgpcfq1K",
-	"a0JwOMIyepbqIZ8BOY1id3LhhjFywYT2D0hj1ZFlYZl0l7AvW6xlB2JqKB/tNDHt/3MQlFNe/AmtEZNL",
-	"i/pEBgTeqjd0yQZnyCYEzSfzSt0ijflYD0drUI2baENXDhgiJFutCHuouGLdeHi/JeJbcsGXVqn8ZtRv",
-	"DL5dYxNxgNOG5fkN4mL/ZgKhhyiWeCw+DHpNtYzW3A3ct5XqB6T3bmpPDQU02bw4zpmfUJzZm/K//Ivk",
-	"vgLJDZX20pw0QOA9BRt9hu/kIMGu/aS6QpyR7hNoEQK2Q0Ar8LwVlJjtI0FkqP8ixM/y5vcW50+RoDtz",
-	"n3yRJMggJzaNd6VPxaaK6fmw592HoyBThA9x6EY0JRoe4ZxChcBSihlTZMIIewgl9tv14vA0yD4orq+d",
-	"xhyokHg1/mlM27EQsSVzDrbqGhe4+51o78yE2U3QxMgu23Ko/PEJLuHbjXGtMBQW9L9LIrhuLTSk6a0Z",
-	"pMLimzvR2qEBV8MqNdsMUaj0WKUa5mpFgc1r4XnT/lSqJXF+owx+z0buH2AOHM+5MPZPjbHp4Ij4KwHt",
-	"nH0HO4+uT3YSjE34sWsYelpr7FX/VmNYtZ/tuu3IHUcjyuMccI8KovHnaV2Wq8TVwq264WJWslu3+V/F",
-	"fIsn3/lLcw5Pa5tdu6zx1m1ajOyfI3PmLsQ6pmXZT7BoCfVEtClTjJwPYsrRKxFbPzF3B/87mDXTxKHT",
-	"1NGyPTlqi7yK26iwg65OyzLIL1+Fqlr78Tkp57Qsk4JBREzBubb5QAADalfkZbQIiRTOBhwy0/HlapOG",
-	"G+BFeoDo1JrcdrK/7UwPOuiftla6g1SjZjunbUT28Fail3P9d+RxuNgkgVhTDvsmkVDx9vrPW3VBMKWq",
-	"2VPkRrRp1m/DYDl0NMw1tJYMp33hlztGqN+zpKSa3Nz4LOPf/wKhSImTHRI3HduhUqN6LNqST81mq8N7",
-	"XjBS8qVVovYhmNRRSTvPWbEmSunpBdSTZjcdZAQvolsVRVQ0WQloJPFBfp35/khuXzsm+m3iYJqCBl86",
-	"SFokCaWXOneMom6PEhmP1KzXYPTZD21IzG5qkzrsJI/cz9543TX+c9I1FsTnIltHLwQ3TxaTOyTIFQiU",
-	"btDABh9xQbAAg7afcT3mwtLvHbO6gKIG/r9iKgvxS0v6kLWDmWg59i0LaugYzd0+xGkpBTdSZcCyAL8X",
-	"tRBgK0tqDFMHTxyd2vgR13OnqcYM68eleaWSqKKb8U8RapVknMlAz7W97y5a+Ni72h9FuYXwW67mE5JB",
-	"bN0YqPpP32SYzeCynTa+bUX2fYa4xw4vZSC1HaISMZBz+wrsrbhnZdllI4q25l/Bh4NFiWQ0Ys+diND4",
-	"HnUpvLjqU1kG1vN0+oPzpwMePHBDh0LDwZxaUWV4XpdUEcggTysTV37kL+GzxlCjoUbteJWcpcthV830",
-	"/U6HFXWnYL9vcEx9Oq/0GVcuqMs+sMgLnrVZw5FdezYitfZhDShbgr3D4QeTfSFdikeI/nrqNxOzut30",
-	"uSY15NxvKVfxuDfUKhYoTyeg5jYynKe8ZP/m8mFoU1/IjmjnEGUCblQWUlCnRDdlirLzGhDDXKocwF3z",
-	"PCxZy1rlbESqklENIaew6qbD06uLtATgqPDz8DtP4r8JTudC+wBi2+UZrfE3t5m/rURqnNRXqZYDli+7",
-	"XS3Ll9s70MACBQ8qnBOyvitPdAk2tf4KPPtHJcsdjBZVdMyfJYJmOE79ZZtnYxqqq6njcu8GotRHt/S3",
-	"c4nScSXtS/Q1SDamgLblR6p1I64HCGwfXTdM4DbKHQ5372Y4WXmYNrBkuL2Nce1PfVOfGGnmStYzK/tz",
-	"3aCylw4+YJf6TH9m5vNTVfMAdB9UbBj/knUO2mcxB3MDh7pH+5tHcZBOnN5ODr32GDe2FZc67CvA+z4H",
-	"ZH18SRLg9I0YNxxyvhtvHgf7mljzrXpmmCKvd69m9s8pLHVog19XWlpDlPfw8dug43//AlSTRDdEgkJa",
-	"ftapRv+lZjWAPmJDIqcRioQoNooj7obqDaZMagAu68ThJExKmS/+ZDlYtubvg8IjzX10M7JM2Y4PAFfk",
-	"Gv/o7p6zwVKl+B2yMC5ceBU0MzxfIDQcVgaarAglGuIoXJORAwVy3XFBpiWfzU1ITQZEflVXJpXW80oa",
-	"nFCfSQswJzJYtMcZcqB0qeVaSmuDZ6/Zs2APU5YsO0JjymqhSnxVZ5U7tr9bakOXuT9SBwoSUcUmweNZ",
-	"2ofZKdARzb+SxhHFJtXPlKyrTtKHGn56jpU3+UywgmR/tl9gdxlxlEwkehgQBN8+H4KVJDOrxVFe1tow",
-	"dSSkS321dyQ7cUYpXU/seBNWBMV/H1ZhKdTnih04Es5zVjlLrZ0MNbXyNKHbT+GAK+fT3+4pB6ANH+Xq",
-	"++smZNiAr+3ahEn4C+FPoXLHVXTQB+653+gQ3wEH1EcvzdR73ZGIqwDt8eQ2ixNqhM3rrOB4AMwlYPgT",
-	"OqNcaDMKx+SLJPoKIQGTKJNUu+oXaS8nFmHsBYJd6x8TytyiuCb3VBh7TRHc5buj50ffdab2NzP67Ref",
-	"xA9GkX04lKG0m4s/Z08uygyaX3y0UHfNPj6+9trT6kZD96vBp0PKaLiIx/RaI6SUfhSX2tSeOv1ldOSK",
-	"F/EfWNAdDM0f4VpOfBX6rdR82dSBb2WWeCZoZcKSUUg1hVxsRXkJ5QJLqucdOlc0lyfybKME4t4SSBms",
-	"SiqCEQiioKKVxHBLWbMbz5oKAPCJFRc8li00GLvTGeu6qqQyWaTLYVWAIOzs29fE/9cHu7P2KTFzWThU",
-	"gpIafsfGtSrhD660HPzb9vdh7+OvVv/y4B72lMqSlWP2wPLaqWBTWmr2MTs4cQUInJjX2DBcOdyoVH8+",
-	"p1zEYeH21BDW0J4lBD4qBjGWtNS4vkaK9Em6tgNc4NoyEH4hvZ5shBC9IH+B41UVTJEa4Wf8AklYIKzH",
-	"rR/QrRpHwQZyyw+gDqsEpBQcEPzKRFFJgD9HgDFctb2CLj96nedDp1/7vcbweV2XJiqvZFxNGCSvDSRp",
-	"Bg4RXLWcRgK93MzSbe0caDe2L4cXCxyBVny8YPbfv9orCOK+Yxa1KveO955B0SrX4UZcKMbfQqjaPoZN",
-	"HhyRl9ShcjaBMPBwtEGVyH7s0HXSHCJGW2J1oe2Ip9tgDI+IosYFyQF5g2/6qOE/iMI82uQiDiTXd3RM",
-	"FHOOLvD0y+n6kM1AuhnJKU6wYsWmAE6Cpkh4CS25rMZ+jCyaV1AxE9UnIMT026PnqUz6IBA5AW0UYDFS",
-	"2VnLaEQMUd0c7lzJqvIeR1eBqK60UYwuo1JEUGsjVNxyfSbqHm0OgFKiHSGlBDcnKVHlDJKn1ezWpFHY",
-	"bD2nAayFLp0+EU0qkkw3J3NpJQFIkpjG2whT8TG46A60dOfqRlhNIx6A0dLMydmc5QsMYf3HgEAAfQzg",
-	"2Z6IRoS62As0BRApnsnplOh7bi8pLBIeLdwBB/EHRUOjzoHnrUAOZmIqVQ5PYwDodH8bSzXDqA3tQNlj",
-	"ukjED6QuDJbP8DVQYj7j6MJSfLAK5BSjSNwga5xns/8zV7R23wr6VqQ8WKeWkWceDqDIn5zj8LBgISM3",
-	"7ZIKOoNjjCYCBec+/vrx/w8AAP//",
+	"7L1vc+S2sTf6VXB0TlWkp0batb3OfY5UqVuytPbK3j+KpLVPbuQaQiRmBhEHYABQ0iRnv/stdAMgOASH",
+	"HK3Wa8d5k6w1INAAGo3uRvev/7mTy2UlBRNG7xz+c6eiii6ZYQr+6zjPmdZXq4rZ/yqYzhWvDJdi53Dn",
+	"nShXpOTakIwLw5SgZUakItL+PWMP/k93TGkuhT7Ymexw++Hfa6ZWO5MdQZds53CHNmNMdnS+YEtqB2Oi",
+	"Xu4c/nXH970z2fF97vw82TFA0442iov5zocPk53jspT3r7k2XVKvaiWIFMQsGKG2GdA9IVoSs6AGSbY/",
+	"yoopaj/ShGPzQub1kglDqGJEMZov6E3JeucSaIin8l+KzXYOd/7zWbPUz/BX/ewbKUtGxZ9tP+d27XEu",
+	"FT877c7j7JQYSeb8jgFtfFlJZVhBjs/PjsicCUs8K8j9gglCbzQTppdQGCAmMrGgtVkwYXhOcfiNq9pq",
+	"S7DhDSvIzaq1jH/QRLO8VtysCIzN+vmiPfzHLehJrY1cnsol5YmZ4K+kgJ+B3uPzM8ItreqOFUSKPiLz",
+	"uN/Ny2nZgolzahZdAvA3UlGzsDsMwwY6+kcvmy43j/1G5rcXTFdSaNa/kUuZ3xLlmmkyk4qwO6ZWzbHA",
+	"47KgOmpWsBkXrOijcRkP/XGbeMmoyhdX7MFskkZe3pD7hdSMWDJILoWhXGhiFlwTwx56D4Zuxti8pO8r",
+	"bRSjy/cXr7vU+B/J+4vXdkMrJR9WxMgjopnRsLOGqjkzXsxcrW7JHROFXfIHw4SdQR+JdTTyZhp/pCUv",
+	"qGEX7O812yQYFTbYv5HFitzhV3a7Uyxwz82CUPL95bu3/jtiv+sj926NiI/hgQ+TncB4rdvqG1lw/JPd",
+	"aiZgrrSqSic+nv1NowgbN/Y7K/tOSs6EuZK3TODQ7bU7FgSaEWNbEDkjlOTwCaGiINxowh4qrlbE8CU7",
+	"gA1x/cPVen52XJYnTBk+s0Syb6jmue7u0TGytZyRvGlMdL1cUsVRfIq6LO21tHNoVM0mO5Wy22X8ijCF",
+	"dzs3bKmHpt6l6EN3AMdqVClqd/phfy733XafwGh2sq6RvPkby43tpTPl0bM9O33UPNdOxBPOI5rEpaGm",
+	"1m+Y1nSeEK7HQt8zBVLdSEuHZZPm6wmeJysD2hMeni8vkhqCnEFvdjRWxJ3aHtsr0p3x2amd4LJvMt+C",
+	"fKLLqmQki9aA0KJgRTY0gl8kexJg1bojZPI2sxJJ16AWDvWIi9+7Taf2buJp9eWY5CXVmudwyRah5SFZ",
+	"yHsiRVAClKwNKyaxjmP/s+RLDv9wFw4r4NxbUc/xOty8fSfvLi4Tqsi7i0uyoKIouZgfIXNkEn7V04pq",
+	"bRZK1vNFNiHvzq/O3r299EJYE33LK6vfkiUvipLdW5XVkjSXxN8Zw2SBCjvNFSvsXGkZH6QbFMlrewCK",
+	"90n0wYcJ9sKK6YLRwtkST3Iqj7HfV67baKQlMwtZPPlIb1y30UhS8TkXTz7SO9ctXDQ39Xxw3U+h1YfJ",
+	"DhM40kD7l9jMfvBQSf0Jducl9hvtzpI+TJ0kmUm1pGbn0Fp0f3zRnGtr4M2ZWhcV9OEYJUWC+Qen+g6/",
+	"OY8+SYoImht+l5BzZwKp5VLQ8ggNqlLSworvmZJLMuMl0041akRHYzJEcqvn0ODIEVvxKiEOz86taFVM",
+	"W01bKnJydnpBFBVzpon7EKnLkAmmvJreL7hh9hblYp5Zkpwq+YS8enaOJ6Li09Qt9F7wv9f2EvOX0ZqB",
+	"KgXJFbP3BtDOlpVZHZCrxu6ipZaNtU1qUTBFsmfX9fPnX+U4KvybPRu8c47Pz/BSs+J7SPmx+pxvO62U",
+	"vOMFU2M+Ondt3zBDbQc3VLMpB4loVr6nYnqzGtPZ1apiL0W9dB3xfOppby8z6Gfrprc7Lockp/nC8qtV",
+	"pYJwJvmC5bcargXFkKEjWY/MbXfMa/SbLwvbCg7mvVTFVLE5e6i6LNbekG9ksTp3n1zgF3aetqdaM7VF",
+	"L+81U00Pdr5saky5vbA5sZ9eXb0G2cs1HCS3fMNSGNufuOYgXY2iuZnatZzaeQ1LZvziWyWXdl4JWbU2",
+	"ebvxnldvSprfgifgETJEsVmtEzIkdPoJZMg3DcFOjuDWOc4dNFBsYyfg4eON9sTZqbYnAKSyirVhjXY5",
+	"09Zgs3aud7egF+jJZtsydyy5YCJOR1HtzMkW1TTPWRW8fFmt2XRZm5qWU1NqEBRPvV9oB3fmIcWMz6cF",
+	"NWBN06LgeF2exxKiYzV/qxjbt6eTaGYsd2n0KVVlbbUfklMBgiklezYdiRMg55Si+EW33LTRg4eY6k1o",
+	"eclyIDXVy/SmFkWZ0Bfe0iVDDwDOg2BDy2KFvBdWdYhEK/6GLDlolAENDXnfIAWwrv22zU8LptCB6IwT",
+	"dINZY4Y5Ug4JJaj/TQh4bEhwplgh8f7iNdFsDq7v3ayUeLtke425Cj1mt2yVDd8Tt2w1JNB/YCs7Kz/S",
+	"UPPXvh3YkopX08p5VjdK2kvbFBymQzL2R1y4yIKMLoe/1xLZvr3sp5IIaQiz2mPOyC1bEWip0U3OtRUw",
+	"g6qhu1H+DGNEg1rdaQpW56iRbXM0Uh81/AU17DUMZkmQUyHN1N5St93BL1guVUGEJFTQcmV4rp1EHTuk",
+	"fCvNFXQOg6W99K+kNsh1KQ892UVb2d1h7uxiXzrbGzpnzoUPwwsz1czgJk+lmKKu2rvo9g4x8WaDZL5l",
+	"q/YqwAsSdlXYE1ZXhf3niMUR5pIZYAf9TpwgMcHsm95Qky+mzgkw1XVVSZXgkEt4U4DGjceAGpKhUo1P",
+	"CXCInGZtVrfPoHlLx95kWn5jWzs376Wjo6ETHLMPZnpHVeLGe0NvWXAnu6bkjipuv9VkN/svs7r1fRz8",
+	"n2yP0DvKQeRYKdvI6JG0nmBPP1K0UwONlZI507pH446exJh3hOdy331EducX5ycTcr4yCykm5HVN99yF",
+	"MJqqc+zKK3dpjSx1BK0e12wsXDbZmmo4dh/Pqm/iwVpkxMZlzysMaijrtERm7ng6frKjve7Q8bd7M2Zv",
+	"4IniJ3ZDwIevR476/U9X0VCazwU1tWJTsJySs+6O/OrN8Ung5tDFWAou/QcnfkhLz51VG8Ez6Fw2m/SZ",
+	"l7b1K2xsbVJUj5zvhys2DZJ6SmcGbdx1eZFLUYCWfMtYFYl2BeJeo23fSPjtTK6XQMax7/QYiPgw2ZmX",
+	"8oaWa3fdppl+Bx+0bqvFkuZTz2+0nEvFzWKZEDqwTU2DRrfmIrF7E8IO5gcks93v6wX98us/Zk+mZL9a",
+	"0tw5V44bitcnk5cyv53qW3afeEOmam4JDpMo+GzGFBM5IzfM3DPmIhosl4KuaqfGijBTKgpoMKeG3dMV",
+	"gcFaO1vI2s4mTETUy5vOzkYzObE9XFpqP0zcc8XGVzfQw9BbE8I+urq2vXLBJU+q+qbkebk6inxFEMtx",
+	"syKllBUXc7KbmdXt4bNnLRUgffrO/JgfJjt/uzdTZ6qBL2fGWZnwdH3/0xXJS8qX7mVclgU+7zrTDd9x",
+	"Nike3/90hQbW2ek3VLNvYRxHAJ5VPaX21vSPsj3b78+rPZWyZIrafQdNxAsuoCtjD1WGJLe2th51ar//",
+	"6QoPrj42PwaK/A5bkoPPa4tVw29mnOHS1Zopspvp+iaL/IN7IxbyzA3eWUiudW1lwROuI6fmo9bxDEjq",
+	"W0arbd+wmVTs6SgWN7OPovitNN8ASWmSK1nyfIVbPsWvBvbdNsItx2/tXUOrqlyN2Opz+AI22Rrfngid",
+	"y4pNYYxxNDQnFj61mib8Y1vWu7Qfndh+u+QY6RdnSavKqRA9DpPuJdImH+dNMBIMFguDNGi+wBls6zjx",
+	"tF9J7PqNI9HPgM8FF3P3vNZdzpcPFcutLHYNm+uUzOiSl6tDvDCzCcmUphAhmLG80DQbs6rYKT7CBZJu",
+	"eTW9Tb5+z4V0fo/slheZc3DgybAqIEZmoLiBwLSlvSqyHsE1rKdaEm959QNviJO1yhNs9wNbkSU1THFa",
+	"2q27YwpIQLJAadylRLNcMTMh1F1tYFVKRSj5/qcfLsn7i9d7RxFjIt/CN/6938Xj2e+4tqK0GLPMSPQH",
+	"H7PTtS5oAZer/fkIX2fAbZy4Z9GctA3RjrSWmigIxUMGzxn71riyV3a5HCLOHyYhnfNxjIf4bdz4DRV0",
+	"jrqlhGedJUu5bjCU58uD595V7N2Th41CNVdUGGLJ9Q8oGIqEf5rA3+7B82avMA0GP7iXjSSlnBM0A0c8",
+	"v9urCsIfptDz6NgdDNd1FjhE1D7qda+J+m29e9vVk4r/g21Llf/u4wnzPTW02R0t5ZyLqWIFV1a+DXgO",
+	"Qyev7WcX/qshf+A7O9SX/n1PVkzwYuyTxbuKibPT6M1Cqnny4fSdmlPBdRRrKe+F9v6uocPyTs1Rea64",
+	"EKyYogyZ3rKV/pgbp5FEMy7mTFWKC4PPJ1xMrAxonky2uXnOgUrs/gdL4wc4DA+rlOvvPnJaKeYNACMj",
+	"91oTfLNFuAuoSNOF1GZK55QLbaZ1ZfiSTY0dbNChDCb6K6nNMX79Hj6+gm8j3y26qHVJ9WLsiyK4qi/h",
+	"i8YdUUpaTG9oSUWe9gPJWhT7St5wQaQVYxnGmU5Lrk1GLIWMFvZCrLWV2v7nWpVjvTKvJS2+CRR8mOxE",
+	"rsMuQefULEil2Iw/pAOrybG/zGwHE8wgCBG7lkZd0dyK11vGqnAW0Kt0w2wDZIah0xHFXwOjMaABtx71",
+	"hJRq7WxiZ85ldqeDWuG5LF7WKLTX9jy4pueODtsxxs3AiwZTdzxn04Lr3G7jYNjAJX5w6tujv6dWa28k",
+	"G7fqgi2lCzsvo3h0NEMwhJmL+eCMgG/bix3x4OZYadRYUB2CR7PA6k/maLkCWnREVq3KDVRZddCSdkS8",
+	"I8HtrwbVB9RwIc2CqTEiGkd/fwGhBkZRob23frOYgtX3lG4a4Nw2dP1rXU5zXi2eMsTr8vL1CXR5WXP3",
+	"EmyH4QLSOhgq56jcDj/GXb4+c99ZLfpH/Mr1uORi6h4vWwEd1lz94o9D5url5es3XLg3vMG7/SpsxFBL",
+	"WN6dKAx96nz/MvWocR5+I6qGQPsgMkIY+4RYUa0KfAoepVD5dIrQ/ZZ72Pket5Fpu1jTks+YvcP6HQ3p",
+	"p61bVkE6gzVE6JyR3efkT0RIfILc295DfIn0vPbkRCSOjcxyXawHZ+myTlydlwup0CcxQSk0w2fwfSsB",
+	"Cv+Q3paA6ZjkEsMyUeSChuqjJHoFbhShtbvhVT6X8pazvcfJZKv4+gAJQ+dx9Oc6XegQdg1cIs0dLWuG",
+	"2hdEe6Pk848Chs71E8roeRRDartOpK7QuX+K8DdG/+vzU1EF9Pgz3InheaSCfdKJ8iFnp63wJNMEcGtQ",
+	"uL1qsY267W+09UCedXV3jTiMFwRbZEnVbSPBLA2a1JXly0Lei7G6ttcCRok6qxYBCe9CzO42kUv2S0jH",
+	"DAFLw1eteyCrYVXC49hjXrfQFui+cSmGK3FP8Xlru74v8OufKD52PbWq+GFMnNVgszUzqNZsuimSNfGC",
+	"enV1jt6itQDXQVn3XrNWfKQd+5atSqYT7G0tcyskDiF6pR1JSw2hZTlmvB+we/Sb+DHXovLSYpZbaZqI",
+	"83OP5olgwWwMQW9g7KvXl/EigPvry8Ti54ZQTajPZ4ucYFtF8bzXDJ0kYUBwkozZbXSQkBMpBMvNqJHg",
+	"Cz+SNlQUVBVbhG1g1t5u5t1BGN/mTbsbCOundWn2Dshx8HeC61VIgvo++sStOYvWeTGG8EtHqt8Zp1f0",
+	"qAhXTQifjoLp/VstV2ijqbockwnophTr1e3hnMIcTdYO6B+I8b1GSDGYSnaKAwX9Gxy405AolZ6nndfC",
+	"MiLRXMzLJnbRTlbI8J9xFGNM3+Dqv5WeIlZES7/x7t4kSV1nZ2Imu7e6X8oQ5nqzagVjbnt9/+iJHRu4",
+	"CJpeT17c63QU4UUIGYQ1h3A2y3U+Gc4eHS4I9c8S7tluN3PeasXnC6MPQpoGvgAcQI+ZPUiuc5eZXS+Z",
+	"4jmBtxanWJYleQ4HalmZ1SSEJDjFf79kd6wMmii8fjnfyzDzL+nDFFTqacGqlJT4TtFq8efXTu+GRo7e",
+	"WAweked26vtfkCWjQpNauETAgxEpTZDMfArDf5jsVCmX02sm5mbhz7qihu27ReOikPdgYaEdtn1oxjnq",
+	"HxjYuKQPvap/k1xUMeX4oGKKyyIOJT3qWYXt9BkIbHxDHxrKFFui628DfSWbheT5vFbK3p99dD6SpotA",
+	"RkSZYPcuPGlo61rU9OzaNsTAyBcu9jMiRyfzrx4g67yR4UNrRNhH0gZ6T3pdkkyVVUxlflF6d2sUW/tF",
+	"0cxMb1burT1xx6g6WhB3qKgmM16WGPMFNwp1Ym3YqGbmmxU+msPoSymNTxna6L7xsWqX4YvNEr1pZ8X5",
+	"QkljSjaFCKm7VISU99P4qC/FjOJMY9BXI1Ga0K/tl/zKUXHmiYgps+Ot+iLVL4aI8c6NF1/+9/b86Omy",
+	"o6xcQGDPHejuyTfJ5+BLgFdY+cvPX9yWaOGZdIQZCUrlafJQ/OQZ0fftgr0mhM8IN6SQLJH9HuLo1hTc",
+	"87Mo29L1mP66N67upwUDrTamiWviP4DAusSZsH3qNX1vQ9+2R3zEccpogtqo63Q8gk+36X0XbZS7t4Md",
+	"9K9WknFA09mIKwAtkL/bepKRXpM6JPcLni+Caj9x/w1PIFQUE5fGSctyBdEgTO3bPYajckAuMdaDC9LW",
+	"vDKXKeuthDEoEiCTqcgZBislPECytiyA2n9Fc9ZSh/6go0STRms8QiexXlAHeQGdw38zkmOPg+AOx540",
+	"CFCKQxFCAEJag2tCNJxuCdTeQgjOyul3u1bXBDvOvShjJuRey13YXirs7COeUiKGHsFq28dHdEI2alWm",
+	"sgtnmCyEOnZs4YExuay1IUtIFLHsisdEMzQyXZoNN9qZv3sTwkrNyIvnX5HM8b5/llcMw6HArLuxV1HB",
+	"taMtG/3cgZ1eVix/3KrYQ7UpW72Vpk52eTv33/59SSvgnoLlvGB6b3zOecWno0TY2rBjRvChUT7EgAuj",
+	"pK5c+mJfhog/Iq3WcCTspexMajwsYzPFzloDf5jgOZm2JFPibYypfWgYSIosLj10Cqc952iyg993P0uY",
+	"f2uaRPIQ2j9MP82hheBVF7KFi+TJHzwR3oLHh0ijeG4+VipaiQDr85sUgBdhFYIMjL07addME3/sF6HW",
+	"7AijpllhbVoQZk3Uil2j4MR6snelDZ6doHDEoXMJiKnIc9sEKTbOQghg1GQ3gx+BT7I9n85CYwfoNJcF",
+	"g1hdNlNML6bgJrV/8CgP9t/eLd0AR2RJHSyS3An4pfcXr+FOSahKh9Y2YPO6pMrqxQrdPxjR1LmvvJPI",
+	"IQAFK9Pqr2aEX6gBDloLOru6Ok91Clej1Wrs6E/36BkhDSUjUi666wGUAO7UCuNOnUNkVpdle412LetS",
+	"kS+s4jh4u0D8SJIZk+71Jts8esZueWlnLqpr7YXFOdD7Xrwn7r17kngg2UPnoFeTu+laIflhhApcm4V7",
+	"De8R9d0IUnyf9ncw0jnq4xNo6j+EuY76DiAQ/WdhloOPfSGVMCQA1prFD0qDUTrvNYuejEMPMI1RH2NL",
+	"9x1MeMxnDvJxEvAjp61Jb/zc416G2fdzs48NOZHFJlwHsc66PgSF7JZsTvNUjsjaCGlHw2v4urd3/3ow",
+	"SowNAHFs89rgQ2U8Z47FP4JlhNgXCAKaMjHnYphLsfVLaIxd9O1XwEZK3YJp8RKF9BhJNF05Y9v9rOuq",
+	"Kn3umXtoOMRrsbn9IAvzlq3sv5uHbAAssn/CbEHKl/Y/JC/y8AvmHLgvHSgBgLRApCsiX/VxTidofvPN",
+	"7y5yFz3eSk5IqAIhgM1rAxlc/ZCfg9NO0tVFZU3c7CjH9T03+eKQZJbdsOMZLTWDjj28t/1tZ7IDPyRw",
+	"vSeIzZQ+O8duC/et8WHlE2BeoaEarhx7/Y0ITQEEolu2QvipQSFum//AVoA+1SAYhTW1S9nWk4fcmFsG",
+	"tgAGkihXPpTvBAYE6E6fp7UZiNMnVK2hpvRcPaYHP6+FxZTQWBwLeiiy8Ba6hR8VV5aW5VTTGfM4F6lI",
+	"Jdh7hOT77uXVhLx6eXwKSsIaUOagXQs9HZflJZ354xfBVOXS2rvl1JiyN278/XqYp48rgDiqgAGN7OoD",
+	"LvFtIsRX4Y9utAbSaZAtT/CLq6vXTTx5H3sm0BvcEQrw3h7vRzOCmK0Evia7GLT/J6t8tp1mvxSrO8A3",
+	"vmSyNv2vIBSnFKVrgdVbme1fFxAnzg0YoYbYP/eAawcUvtEQINBZ03kTbRhzX0qRMN3o4hDCiZ4rcg/p",
+	"1tqvCPgCpALA21KOiCNFEkMkYcRuPfJhGN46emmhPaDFA0EtQoMCnej79O1lZOTH4VVcI8y5nf6TWXCn",
+	"by/fAiEfJjsLqqeV4nd9bz/hqcU18hmbbgWoJvesFXyWPPCvqD7H7x18Vsq/edLBld7UpYNf0Lpmapqn",
+	"iiXI5dIDijkHJrYe7Blanbz14UA9wCMvBSTSwPZwM5gL/laaEFjZZM0n+MxQZbbsGNPdQZ+tgafHLohr",
+	"Phgpjs3skgycnrQCdMoM5aX+Vzs7UZphYh9fHe9/+fUf41xEwgVZsIeh1f426vZf5YQOWVbVLX+Icqh/",
+	"i2du/BSTZ4irvObmG8XobZ8NfkxybEVusBmRItgOh4QbIivI0ocneynJkooV0QCDX0Q4V5SXY92Nn0JB",
+	"n+woZmolpkZOfVT4I+PXL6CjK+lixcNm45z19h1eug8xTITphSyLacVU7kp1bB19gl2cux6SW/9SFOeS",
+	"C9O36eAYZcI45UO0SkPdlDK/dbUoFOEILIE/gUYcHI8VU/vOk0DhBUyP5YGpa//Y8NOXoqjc/BayCB6b",
+	"7bw8C1kc5yEv/eOswTZBx3kfNik1CIwKuif1fhiETw17ckgyId0SZWQXUp32wImgWFWuMrJLsbIG5u+X",
+	"PR64xCIlnyJbW7hOS1SkAwbHGk0iCpF233HtyRvhdQ7rM36TjxtsWuev3NKAce45H2y+MYbbpYpFaWKj",
+	"E5y2YcKQ6ZVkqTSOXfcCs+2IR8dr/AsTe2sjUAkA6KGWtosvXxC8+PIhZ6xg8K71A1th5k6BaGEDEV53",
+	"vmhey0TCv6Zn82CYKFhhj5C+ZCYdB28lCgZiNGU8MPYiCsWOopYG2Ky4g+ieYD669RtXDCg437aMvMBB",
+	"vYHoXh4AjnK7/K+WDH8EzHhI/vIm+tMgYoP5DP2i4jB1isMWZZa6esmWNLQ6WAfpnTInN8ZTBPi7kbjZ",
+	"lqAGxPdlGBvUbFV4J814Yl5RVThHyyNIib4GGvD6Ln4JrjtzQ62FWo4a1uMPPmbYCLrQaReALmCvh/Gr",
+	"jpfMlf/wEXSs9YCJ5fwfDstzPCUeRZj/4zHix34WAmQ+13noHoWwI+NpYMuq9Ob/1sO7weKRkyV/Nh5E",
+	"aH8m/obhXR9DSOOObsj529+32Q/86Ps/fwwV3/95nYLgF//lSQmFMVskbU/PE7DJZlI+J994yhr+qVU5",
+	"VexecbMFDNn7i9cX+M0jiGk+boUk+KqSowjwUQlW+3sECf7z7y/fgQv1jitTb3G7/IjtHzOyG+nDZAfg",
+	"v38xFS7Af6fV6XXo54SNH8WmQ/AYbQKjNAJYBCsBgv2kYJpwkZd1MaaG34gMvqdL29siucoN6sva3C9k",
+	"yXzyoqmVg5Rz6zKbPTblKrkpilaL4SwJH5SKUcLtl+EoAWuzIflhsrOuKKZCJMKzmFNDW7EBDk+TG1JR",
+	"qJAUQ2Cji0GTr5+/+LyeveiVc8uEKL5k7+qeA/SK6kVPYElAcaUxZqcPAo384PfcLA4dgttuVVIu9iYk",
+	"u8nVqjLWpnZA6ROSLWu1rNVXXzb//uMLDAvB//riy/+bjjlJ3SXdaE330mkPdQEFNhTC60S+3FFOmWmr",
+	"+Exv9b53Ir4xadGqpvhJHCXHRVxZsWAlM+zJSzieQrdxBcdfNKBkHe8lEaPACCLWYIDnYSse2KPlUNHG",
+	"qUGHHURYwLMOh1fwuhpX4W5MLbpf1FO2/a6MQI6DZe+N/D0rXJE6qS57II4xDJgSjHJDgXF2Spj/DuKB",
+	"XY5JCPm10mwC1QYhGkFLIkXakxtRkJZZr+T9ptHdv1DAn506YYVgAhMCYV8T8j/nPqJ8EyWxnd73sGBc",
+	"qMVaZQJXjrRJq3T4yRNILoC1kbXRvGCf88JJccAPzCU7nwltVN3j3b/yaO4cK+xpZqwEpj6haE3cVlXp",
+	"ErZ56hE6oJ3rCcA9cMx67MLlbZ2G0pckfuyTNc9O7YjgrrXzyNqkZiPTRVMelZSaWpcMOSZfYGFGy6RR",
+	"AoLVi2K91d9oKSS4z6ilyOm47q+kHyC5aMHvvUmDtDcBHnZfdG8hpbsPZrXABxlw9/sEkRm3p1CRpSzC",
+	"ertIaz0qVWQ4lS8MDFFV8tbuVU6HwwSafIBUgsW3w4SPex4GwKmpC3JOgfXqJh/KtcJkTja2jpUDtXLI",
+	"i4P7q/hdyoQ6xw1VtbA3/SHJpDEyI7vf0zt6Ce2skllBnS2rTpY1tf83V1WOGuVcIr1phbIhILpUUhGE",
+	"ziiZNdcHZDML4qsFdECI7L0RX0GK6bo0WNfyxkV8FmPQA5oasoNu487VHBWhter5Fh14bPZwbUYvRk+T",
+	"WRCG6kWSa23QZV8+60nn6Lee/W5WRBs6DwczLnIUoiPzBR2FyV+bBZb/Gl9GdK1uZODzkV9jewgXmrKY",
+	"Q8d9H7M1XHZb+Gv65rCFEXEu8dXNjgtB9R6W7Zck4Ae28hhrlWK/6OgYv7S1G/cJhm5s0tSxesvuEWzU",
+	"OY02JJRgxt0hJPqfYRi9L06yXuLCF15gRQPYdXx+FgFfcENuWCmh2K8ccd56EvVtpxEYOyjXc64NUywE",
+	"I45Ky3f5q8lQPF+3K65XH1WpH4rAd6W8OnhwvSVVoj97WYXkDWPsNf2hRUh7QASbmsu2kW3THWnb5DAf",
+	"HeIKG6WW0invCPbm/HyIBuDL3vgKgm5DFcsZvxsEF3RWyCmeMeS9aa14youFLlHfiry/OCO7mt0xRUt/",
+	"Jc/5HRMTollFcbdvVj5tK+596hpINVxM1h8y/Pr9xRmiU9nj08tx+PPHcN0lDpA++amSOH2JvFDWls9W",
+	"DSRoyEcEmjBZ21kqEUjfgtqD6OsR2Uk1xaKj8YcFAK6+FPbuwGHGQN8DqT+w1Ql84THwgahps/gb47Gh",
+	"8aZ1fHd8eQnS+iIS7usiFMLSfCQ4tCb++fkw+uMEKzu5rBq7ikumtdVZvEc6p0JIE5h0jHEHHSTFjZYi",
+	"4Jc6qkCCmlqJ4eoZb1zPdknh47TpDyVXsUFS88bJJiOF7SI8nj7soG/TarPAMwKVYFMWOMLBYp1A50GM",
+	"L0IsHGY0onSt4CVhRO5aMqnYrpNDn5UKOl1QvRgUKkh6qOA6DvYPx3FfPLZKa9+ynp02ab/psDyrTrSg",
+	"fV2qSJAZoUxmVHwVTCpuJljUbkmrym1J45oZsfT+iv907lh/1+t2OP5wCkzPcvrqpwnufCPFXJ5+Q3wb",
+	"wGsmX77YzxfUqvlMkQV7IDimT83DdEKhmUm7MdtVqZLQ2NHGPSZ3018b4x/puzy1rertR4Qbd67YnBo2",
+	"vVm5Yq7DNUn8N9+scH/Tm3Xe6z6EeibcrBokk1jzmUQv0hMHxgk4FvAsEdYYPDyAoMbFgimrP6+Iq7od",
+	"F8wEBLiuY3Lzrky3qMQ7oAg6lKt1pKfHRLN3now7iMrH52etaqEAZqOjCN9+yLuNz2prCEw0N/wuIbbP",
+	"urhg/pm4kAzBgZhtkzN7d+9qxkjG9ZQL7HFEAeJjHLpJ/lwYU0UlyJtSsMkCk9oV9QKd2i8SM+hHboBR",
+	"ml5G5nva7wOURlP8Fcp1K1ot/l52wb42luxOhgj4WtcOS330DJd0BZNr/OOhBPvg/Gyjl268ntysqOBq",
+	"OJSQFpI4e640ZvA1g/cZxLB7LL9ZxXwzNtErsFAiSw8h2LTLe7d6OZBZ61Zl3eHS1/rMj/FhsnPLVqH2",
+	"NBebUqsFu4dBS37H9GFsHlizTjEKXoHMdZZh6TeDJsY9qcraoZDBKxzZfU5KRu+Yjr6gpRRsY/mgZIBK",
+	"COXXZ8BaJYXKfoUlaJPm5NR229xZOBO8bHGHBovMUW3ewyj4TDuEOf6GPvBlvSQJ7PGjzRjjyVl3IMY3",
+	"eAXeeF/Akqk5vKs5T3/sJAB29xy1xlCPdRmMqDHrt6HDvRsfT0ZV1Wz1fBSDXdo/y0RTAH8Dd5N/ghzh",
+	"a2pqcVJl+KgqoShpzpv2A6XImoa/USz5T4cf/ytBaX8sHPpHQKD/QiDk/SW5Qm2wTaLjSetx/d4Q0cdQ",
+	"MYR/3pE1iSUrWW6VKcDKslKsFZzpqm+AWX7LVgfkJ+e6CfLO3fWTKAI1+pSPqVdD88ReHuPAi3WfcvvK",
+	"QHoa4QsvFYABhq4HxCGXs9mka1LYaXiwLK1HaO0lZmQuq5I9cLPaRHN/kZG+K68Ho6gZDaX/lFYJD/h7",
+	"zZpQX41uRJA3cKl18MOPIpdjLpc3XPjaenA5gpHarOlwcVumjs/PgmDetC6h1swWawAi18vZvtPVDBHF",
+	"gu8iE8BZwRf9ggTRubclGU0AevKoJSRtsvCOu5oDGegqDvDsRBs4g9SQLKTQZ+g2llZlbirxwQuGNqzK",
+	"bOul1IZI2wPaCFnBSroKd82EzKQdw3sWjKKzGc8nRDAImL+Rd4xkdu2yMQWmSppg/zdcgJar18SwuZch",
+	"4MmteZhv8gZeYkc7h18M3ManQEgwpIs0OpNuVns8QFOBfmxWbbrZ/SUYwpCjclXNllKDPk5cg4+b8aWl",
+	"KIZX6IHjAHb3FEDx2WA3N3oI6odH0fI4me34gZuPIzYAOGC2EZ8nn6O+VU06PvLz+plQHCDK1guVQYEB",
+	"K8AcfpkVdG4U8n8Ingw5c7NgD3lZa37H3njqkbO713+Y3vPJzrIuDa9K9m62c/j84PkXA9eym2JaQLA5",
+	"e6iSsCRyWXHEGOlg/+6GCFJL6Ih09W+VRMSuhA+0hy5YzTNR1T3wk9/CEqFaACG8COhgXDoaCXlkhyT7",
+	"m5YCY7MelmU6LGs96TMVKOk1Ijua5v9gUYWu8VH+nzIGssl2fQRKSpO3mt6Q9brPyRVywU2hMLWVQ6oW",
+	"DsTCqgEIXqLHBzyOsr6bh4RtPAP+/SE9Y1lbgXXVJyHsERHoa0YuBExxTNSDoNrD8JbKoWBFu9wFvC/a",
+	"xgaAfUjmPp0aOeKyGwbvaJP/Tvjoumiptvi8CsZ+Q+bQ5rikxSs5Zn0dgb1gWBktSzzCVKwyf2N7weom",
+	"FXlU0oc8OankI2mDYA6KT2tz/aglBP5R/1rointW1FjhaPc0ULJ5Mx38NyKqP/oR4xKmCQL9Da0el9/x",
+	"xpHg5M7Uzv7z0mVFmzUVW5StSkmLmK7txkev6B0tP+/UwFv6Iy2jqTmuA6RN9vCZl95diSdIS0SlL4UP",
+	"Dt7PSqIL9bY3dqAvJWs2153eHHw946KwWmiTyUnVnBlNipWgS57TslxZqwe4yhWcwuFciKBajUUafnSm",
+	"5To4bEENnY7RHE6poV578HFCU4x70SHVesAwwa8Qtk170JuKKibMdDQh59A+JqeSapvvpWp9jWfcT2no",
+	"aziKfiboZLR7PGrkK2jqx611VA7dQ+GNqTkQeNPxqu9MMG1YgS85Y/p5C+1hQr4LN5lR2/leM5xQf+q7",
+	"O3QjqxeEXI5xVQvWOt9YuKDT82+hYkFq9T5V0QI31qVJvgUcw1vprl9F/GyvEzTiX5gT4SMTH5KGAYTN",
+	"0501hyD864D8f0zJUDVZMeJVXlmbCdGyAY+FvJ+FvPfvyVDwaYyf9pcNAInKNXXDP8hLiH7CdyWcBmSE",
+	"QASfxizMEGsG1kEGDoXpkmrD1PSWrfChOh2pulUoScmpThtp8WOnh2m4ZasJLL8gXBAqaLkyPB9RJtGO",
+	"4qv+UZGz3tMaPQG6IoxHRNhbzt6fUFIZntsTcQrbPYaEyo1YBG9zkufZadt5z1nz0uqepGFlniDxc41K",
+	"S9i5p6tNaTqk3Qs9rE8fwhFddRFgLcdR7cCQUNJ8cC8DSS7APSo2kn7GP/eQDJaLoPV6GZRdd7gXVC9Y",
+	"sRdiL+1/ExqAHuwURthJVC+mxpmJmxHcHLYEKCJIY0+6sPv1yFFIpCBo5FlKb0oqblkEtemCS5Qr+r5Z",
+	"oXHjDtXMB3D649osfIzCWoGkVMFImqhKRW5kLWKuHYzcb1dWAlWrN77Xv2LC4yqrGglBFMulKjTZdXzY",
+	"jmNwt4ve2/5V265HCAIG+tjUhfVsKGlst+iehgAgsnvx7Qn56quv/nvvCMJ/NokXK6GsDj6U/UINO3GE",
+	"NPFyBQCiT3E5egrI53BY6hgIKE4K1C3ZS3ZlCVpNxUp4KfJh/ajl7I18M0Cg9otA1jrFrHhKmkN93jFF",
+	"PGMCWZEicYsgRJf96zPXMZshfLptfdHB6MMRkfAAgO0esSPpgV8WZPfF8y8A9xVK1Lq/TkhVMqqt7SjY",
+	"fbZ3RJ4TqZpgFXgZ+4hg+qFAx6tIxemJbDxyJanwbGS+pjamuWwb9hj1lEDVeHN8AlRgAR/I7XGHYIR8",
+	"e7Wkuc+naSezTgtGi9Lp2X27VwvDS7d7bWiPkIDtOsSorKakqTZ0paN06+22KsqfPfVkjg7F9Gy2CyWR",
+	"f0CG89+t8xZsqawNATwfu8bcbBmt+bd706cbMLVvKfn+p6st7LK+RLVLt/mKVPVNyXOYpC+rdscUn8FI",
+	"TVrfCP7ozbVqN/v+pyt/M0MgZ0jGTqpnYLUcEVreWx54vv32v6YOheixkaOgvjwycLQYFTjaG0eyLqxS",
+	"saPpWW8OHu230oeSTSeNucNF8yao7fJk/2VWt+DEPLiunz//Kre0wL/S4QZjY0yXUvAkpgPEjJAaLiZa",
+	"MmVGHAj31hBh2HaOWc6EoVEYg8vsMEF2Ze7BI8CNOzzymU/M6pbP6rG0tkXRhGFfI+lD5+yNW7YPE5eD",
+	"uSFTupUe1+SaWb0vpNENRsnSkJmH5k4ol7hd2tba/YnZxU0yH0ijWkM9F4RfsvS61FZvP0HsFwBHhKS0",
+	"bTkQpvODJX5sNDLER8p7EW6NI3jtsmzUJAJbOQsZcqIIxanpnHKhTWQxi4Icn5/p8YHJv9WIYanI808T",
+	"NrykXPRo4I4w8JG4Kst5rZTlk1YI8a7tw1AInGubOXuPjin2ZD1lgLO7JgD0FNeyaYyRXzDIEwVCR2SP",
+	"y1tNri37yMBs/TEx2R0jQEa+2McHbCtN42rM06HyUF7fAjlALi6Pu5WvB0XAxeVx1OVZEb8n+mKUG7wP",
+	"jRV1yyo4Dc5xPgGMXcULH0t4fH7m9U7c2jlY7FAGUzxGMXPO9NeeyF9FxDta7j5Qtm2GB8ttSQvmI2lR",
+	"NT7yiTchvtaOgXFpOsj1zxktbyS5pzyEn0MQOz6uJqPU3eH1QbW/ZAj9K3mPRbksV+g+AhFOQHErmkNE",
+	"fQyJHOKB1zGRx0Htjoy9X6/Jvvnp25ext5Pq1Lhvg2w01fdHPNl4v+9gsfvQ0L8wsGKalzK/nepbdr/9",
+	"O7kDZTmxXVzaHj5MdphSADX2mJpGL+23/gkPO4pgMDZNDb6MgC2aar4bXRoBhn4kqMgGOJHuG+KmR1xs",
+	"TPB5cuAJtx3SkXyC6oSU+mipSahuVq4IF3dMmTFPA/DtVA0Wz4YokXOM0MKAmzum9PAD/YVrl1xJXwLh",
+	"lKYDR7+TxLAH8yzEpkIEaTBGQX1GYCsrfTXg6LkI4pmSyxGIfegsjbAVR/g2A0ziZIeLqjajXlY6cbl2",
+	"Pdy0pkvHRKPKRbhDEz7WAdl3Y7CFa+7BBjdtR18c7/rqN899v44o3rAk3v0xZj3R+bBxOZJH3AMnB95s",
+	"+O6QZDelvMnI7g3V7I8vvO1RhGdyrIk34yVLB1V3y9j0IRY7oK6gvyC2m9NtdqUChAP/h70AmFWufm1I",
+	"xevlWRIT/tvfyYyXVhVde2kGxtwKMh77GaL2W2z1iwOqr1U9SSzFesh0K5Z+vdqlc4W5xM6K57cuK8wF",
+	"5A0vF0j/JuVhs6CDVuAOtVeLi+rd9n75tBVXHxGJHVJetqiH1Q6Ef5QPsCcus1OWpsMj31++e7vvILl2",
+	"C0VnZv/5i70IRyRCp7YHCJJZtzlCqLWFWkMfoQf6FAmvD37STI+Ag/Y0EWwILNf0PL3544tB5RJafvPH",
+	"Fz17i1Uiz8RMpgG0XRlJH89Atea5NdsPY7Azj30GtwRUohwDYNzzNBuCBPzQriW8lmR/+ctf/rL/5s3+",
+	"6Sl59erwzZuM7L6/Otk7cu+43DQW9ZwZ8uL5V0POjujVlbnymxBSOly3aL1Y54fJzhwqDj2q0ke6WklI",
+	"FMRANX+I/AvahiqfmzgJCyNF5SLadE8xJbG/hkorZXGQsidxT7RIvkD6GsLbSVVpCJVuahgX5GZlWBQQ",
+	"EVG9nXBB8lp1BdMwJu7EQWDfaNwS9Jr5IOGEg9SHvdu7en0yE6hJTPPY6YYdDT4FuHEx2NiLv2QG11pR",
+	"lHQh14/Z/1a11lS9zo/pPCrK2VPA7GN631SlrHtzaB8R3pVG3dT9rN0oI1xow2gRHpvxwTtzv9ppDWfl",
+	"v9esJdt6ro6oXFxCa3TV5wKwabtkPiUNUn9TE8HXLSjq3IVJ+Ct/hJbtOnE2ajCUN+rc7hs0VL2pvN6T",
+	"Qw4e35HD8/2UqgWU85hKMQXNaNCZcG6bvxOgAcXI49Mw1zGJnF538rP14sky61i3xnu9ufQDrfhxWf7g",
+	"3nfXmQrL7c/8g+cwV9wmO/LxU1A2pomtxvBSly4O6DTWwm0Fxz5daPH5Gb4D9yzCG1nw2eoHtrqsIWY8",
+	"8egjxYw7vEFUz9BE24VYaAw9niTjPO2Uj8/P9rYpQd8eOwO1BOq0WTo5/hsrjhWYAeoCYrLBgOZQsf6W",
+	"rfpCaQEhxuckwDLBNCGyOgqybk3WfqlczP8gdu4PbOVx7exGJzQfqhdRWNuEVIqBc72J6e7nmIGRbd+b",
+	"sI+PMU4pk7fZx6Ac04rjz2/6QKCPPda0VZEOSYb/BcGDdnDYVxA4CCuSOTd6RrSl795K7wXURBrlDe6j",
+	"4qe4nyOsrWIHxRsB/gmu2m0QqXtWdm1WH7O61S1/ODZG8ZvawFVyLIofaVmztF1FfVM8ugVCt9Yc4tvt",
+	"cGhgOWbHYMYZd8DIkKnTLZblk7PXBZTXWEdUvQoUD9TV/LBpxpcvr9LAtyC7W1Pdx/pLvhcNGPGItsK6",
+	"k/+0Uw59jHK49O/3iDE3/+4X923SgDgW5H8Ovn7+3wmemRBdldwgUiMa5C5+rb1qJ3K5dNd36ho7kbUw",
+	"mMj4+PppEB9rh3iCJbUMNWLI1zKnpYPXejzhT0TzmKEw0usfIVb+8UTHPdHyveDm4/o7l9rQ0j84fkQ/",
+	"St5xl3D2+F4umeK0fIshAakOLo1izBwXhXKq0mPHgrPnEbrBd9ZUnHH6CbeH0L0EeyN/53/2r1a3+8e1",
+	"WUjlN7Tpu+KgX3yAV7yUp+1KluWcGvYHnSr38p1DkYaaOTNytboNf/r64MXBcwQ9yqUwSpb7VUmFS7DA",
+	"ejjUXAs/AGS9WzEr0dgyUpYYGoij6qBm2WvXjgSJRPdSQYhBLRCJqjggYBlOroWVK17h0hMrceiSGXBd",
+	"Qa9wTByEGKYgQG3IWjE3lz9oDBcHKQbzIYXM6yUTZnItmtgFqRSW+kJ4ZVYQimGlTBSItm2VAqurRKsp",
+	"78XBtbgW//mf5LiV9Gb/+LLluMICAtQsSC0Kpkj2zKxun2UIV5JTpTBYD3eeZA/7ZnULqQZhxzNftRSE",
+	"sb4WVhnMqWb7XGgmNMf4fi1JluCXJkfDXonY0d4BOTMe/BgIuWHX4mZlIIJ63/6DsL9bM9u9TmUYcpD5",
+	"Z0APQJ7HWAoO+9Bh3nANiNlSXYuCz2ZM+XDd9RrXL55/1YSSOO3tWmTHxrAl5MrSYskF18aOchfQFxFU",
+	"SMBjANQodAPestV/ZAfkCte0NAsXskYNyZ4tWFlKuyLXAoAFrZLdcBqwrmCsgCg7l9PitvlEiju7zVJo",
+	"+5d98hJ1x1wuGbmhdgBNqKtD0mi7E5L989rpidc7h9f45HC9M7n2iir8FWPQLaNhDPr1zofsgJyXlItr",
+	"QXCZnU2mA6wpbKhe0MoFeGWtgeTt9U52YCl95yfoXs9cjiMZa9C5nbKE2MncslVEMy88xZPO8JNrZ+lF",
+	"7cHC+19v3v2vs+3+15l1zeyPSOatJtwv4nzW3iYCOwjyVjRxGU0w22/wHcieEciGdQfzGeKA+awXSvIF",
+	"VQATauUJ+pph88CNy0ShPaaPYPclFww6t1wFBzizhtqMPwCrA/pIQWZcuUJ/RlEO8Vy6RNPfUuOci3hQ",
+	"QQhYy+4Z2DywtuFvGbQPWxwYFEg4FqQWt0LeC5QqzTF60RwjKDG8D4IL5pPZXys6Z1jtV9aiyI4sCzT9",
+	"5LQsGRDi5u0KwHLTlBmQ9hxHI37dObgkQ8cTNNd1VUkF1rql/MSXmEWU0yaUAGV6E1Gu3MlEgxeE8IoY",
+	"essIm82s6o6PMpQsIDCglBTo3s2+e3lFYBXxj9kejHtae/aHbQihyLhVfMm0ocsKchkhItj/XAuIUqaY",
+	"14PGKDw633PNGrnQ3B9OWCoG0i5n4cKxba8WTDe3FC0DAOU9UwzDNI10F1f7ugq3qt0KuMZvghuTll6e",
+	"XgsI08faYpiOO5tZxj20o39xQF7F0hDdpW1qwYtLmkVEYTkhN3VbcLu73gQJaxc/krLQgf/YFZUO1x7E",
+	"O7lD2GQO+utvN4tGBuRzy9d2GwnBw+d+aoQ23m4K4yojIe8iCDKvdR2Sv/5s+fDLAwIKPXl3fLn2eNyu",
+	"6e4flGckO3936daEVlw/k1RnEyApO3+/9sOzf9KKn51+yCYkOz++OnnV8zN6OrodP+NLe2Yy6J5CeE5m",
+	"DYXMc9e7igl7fL46eA6ZTv6B/GZFFsZUmry/eG03GySI1MyeduUnQxWDjj0bFaSUCGJENQoNZx1rsptZ",
+	"NfPQ/Xdm5eSKNPbeHsgxe8qgiLh/kxdz6F8qn0ZipWAuCxal4Aa+xnj/GQPwJts/Qn4GwFLBjNUQD67F",
+	"VwfkIhRPlQWDHC5UvvU6G8P1huyZff38edYgE8qZ27ShfUnvud8avOn/cvzmNXH+gAO/K9C/K3eso3qv",
+	"QLKR9mg6qmH5bqSVtBEwSvaHr58//4Nl0xcH5G1dlg495RB0ZjczKK2Ep3VClrRCQeb3jWqSWWMkI7tY",
+	"Ppguq5JZ5cDQub2bCfzqt8kqDT7ePPy4h7ci5iNpohkiNyxR0UElgq4OCGq6YONENDjtHEbAyEZHkr2k",
+	"D4m1jzI7e13nC8+YFdU6LhBzLb4+IFFKH630IclCYqA9Xah7hv+0v2VQ8qNdQTjzuBO4924MNkV9wB0e",
+	"xGXxUDVQacqpA/YQkN0s9dx+SP75Ids7Cn03LOiTOVC/xI2ZuJQ8xXCfrCoV5nO9c/jP651aMwWq0o28",
+	"ud758MHywR8PSPYNPnlAkuS5NYTcixvGSoh6aTfd2UAQv203W9XseseJmeudGS01/Pfu+mGRBqkHfnaP",
+	"K9oBqrq6XsH48nMQ0uV/ogVhLx1Qgqyg/n8OyLf2vtTAsopRd9E65vWXSUOCBIRwEHVWwTskUpAYvAj3",
+	"LUaAgO1uJ6rCzvchG3hhPYQrYDvp5sVkR5aidZQg7DEg30x1LisGHTC7arlhBbwVavs3H74e/gAaRbt4",
+	"kSeywHTuKbdmt65Qt3A0nJ9BFEB39gfX4v8exIq+XXHcoshyTlziw9vhRGaQhqC04kbAHdf+oVLsjrP7",
+	"1C9gaDz75y1bwfWI/WKyYkZkA+ARrnZtVw5K8jo2tufDmsDQvNFToPu1fjE4stUvCKjYynF1zTRuGjNT",
+	"SPrCzhvipZq3Rzi4Fv99QE592ryzo1o9w1/apYi90hwUZrTCYssOVHUgfzdLPNVZqWy1ajzowcJc2z5w",
+	"EYBy+g7iI73tnTNtPxfgHnHJwaBMI1vcc8UOrbKk7pjSwWegWIlG9/uL1yR7lk0aYRqG/IMmhpvS9u8u",
+	"G2S/DJ44KprfwlsO4PtHeridSk4VZMXIO6YOrsG1ZXuKPFexk2pnsuNCT3YOd0BFRkxbJqAEwc5XB88P",
+	"nu9EwSSoCdp/JaNbXvM7JqyGj6orzL1o+QlAWMJTQhMZbVVQq/QiFkBAGYSXbrtFWym8B+TMeLwAzyFf",
+	"Pn/uTTC4gZwXQzGrfBwSI6v9kt2xsv2OZi9Qe+ruqXJw1zPKy2yCta4yt3D4nBoWAaibIEg/Fg9TUH7K",
+	"LseCakRvzlCg6gxyEwtWMVEwka/I7gUruMYusOajtubtKdWLG0kVeGUuzk/2DgjahNqH7C6oIPb0zi1n",
+	"WSvSG41vpSEuTQcezYIoOCsgSszuZhNlAHv85fPnWPFUGF9mkT2YZwuzhASzJlZyzWP7oZu9HUlHO62S",
+	"37GjJjab43Xb2o2Dndivu3P4158nO7peLqlaYVRbMLh2fCbfX/2fT1x+1c7Pto+gaPZyq8PYdK6KKGQy",
+	"MqRbEt5uoNXPoTx68E2hssabkik5ZOMgwBk5jWxyUPNyWZdozN8womQNqEqxXkldqWh0nqIvYQ8OuPOm",
+	"Gim7W/maa3NsZzu4m+sunPamjnpLOT4/a6P7dZ/FupyAK7fuqHAbHrbYzmO9TbTVx+dneudnwDNNFb33",
+	"EdB6LbUi1pc4eJAz5zyrKgjIQjfZM/9He0Xinw5Aq40j8yhWBESX/7UAhxLECJJjv3PhkoU8Rfsh5pDT",
+	"CArgqy/XSr6endoeQGJdi49xC4KWgf7OK1/0DL1NTiAjFg/agw+GLKSxl4/dH7jmfE4POEjwQ2B0K1w0",
+	"efH8Oclc4hJZ0tJaEwx9X61jQw2x8jK2QbCHawFd/NiKObdENiwFX7LCmqhUS3FIcAlQmKK/Fzcncx7y",
+	"DIBib6Z2O9FI0ejjXDvBis2gniLcBl8/f34tstMa3ETO4Um6HQWcH+8lbsTx8flZduBcUU1mRUdLRN3O",
+	"Lfg9OoCt+IhDtgVhD64q7I0dzFXlbR9yhEk7rjjcyb7/ncO/9uDaRZ0en58dtShoqjp2iMEseHg+Q6Dc",
+	"8HpmSZsic+9MNlwFk03BtHa54aKCm8BPlrwFNBWP8q/d1enJasg9crWPSgr2EwSSg47W9BeHNG+ahWuH",
+	"MXWPn09UXfCGgXsGKe0bX7D7jxgaw+5VzSZhP/0i3TDUqpzwo3Vp4n1trXcPbVZrd5+myGrKjPwc8NW/",
+	"kcVqqztmi6sF7pKPutA2DZYK30vcXpFg8g707Jatgk7vqxV/mOy8eFrq2mFgCdLs2gcJHUIki3VJ2qoU",
+	"3L5wUaa4QuDRl91LN1aqnkk6VrHCt+3ITrZLCF41KoLvNXgwgzV3tbold0wUoBkZJrBUjn/Nrfi+6y/b",
+	"OyA/gV96KQv2JwQ0y/C9OXzH1zMhaL4IY/YrU++OL4ckLUIU77ojsxcQgAHi0Y+gj0gWCJNYGZd48yU1",
+	"0b7TCTnBm6TFz7+E+vfu+BKzlbwHeawK+O74cpT+l2gXsaP7dZMeeOl4LNx2eGW0ee6r+EUIFBZaKkYL",
+	"eIQ3lDskneT+kFE3PjfjLnqv95EnUfuOmlq3OtjgMwRraVQ+98y3QckYwf3/1jP+rWf8evWMdEZfT5js",
+	"r0DPAJClX5mCcRV5a6yeQVGVSIjofsWi2zYtzdcVjGfsoZLKjNQz/ChUd7QKe/+2tANUBvrle6MldOXj",
+	"qbwXVnI6BeEcuvy3mvCUasL69sElU5Z+iztKw0vgk7jJsOrQYTZ8i7aTSusUyM9eqfDjAKNsVCoWFILf",
+	"kmy2YuaopRx7/5BuK7ATog1jqkEiXNc4DsgFuDaK4NpoEPh834beMnS5rgcL4SQix8ZuyqGy1z0LZ7Bm",
+	"SUUhxRlNk2c+Efb9xesde/cMNH8NvlCXVDfY+gTgpU/lknIxpv1xxQFJc7hhWcp7l9s62PiNzG8j1h9s",
+	"752Xzrk2ip5WqOzO7+2yDJpa67b0mudnvDGDBHBivmMgYNwcXKVA5Ne/MJFeWtywnNaoqbUkAgThrouF",
+	"dbGLp59QF+e0LrZHyl0XJ+SKTrM0pmdzXbucPdcjPPfdMlZppxL3urh77R14d2bvji/Rr/op+XpwW+zy",
+	"OUfFZ+Hdt9KdHAB/BvtnfdNxubZR6yabtTcpWHCJd5mo17mTvE8bP497GIgs4TUzHF9OoZ5UN1vAWi/g",
+	"ZOJFRtaMvqRn3nmMnsph9JtRBLfU/8a6hex8ImiWzqZsSj/2mzRxmJprJcXdEyRHxnMYrY4zIANvwwN3",
+	"+yR8x8x2x2AjX9iFaCbhxZvfV4AcCNsKEnMH73oO8Bp4T2/c54qafJE6hvA+qVuhsB65nK6JWwxNKPkt",
+	"I6guTyBUjRZ/q7UZsKaS9+BuHQGiTOIn74krEkIKUONCraslL4qS3UP69j2HQNe9z6T9ntsV7Tv1vyX9",
+	"9zGa56fUhH/nam2F6S+/QifQv7Q6C8d5S4leJxSbd3dMuViTjvwMz1uYyoZhg5AvCOmbIUPJV8B8iocB",
+	"nxrWvA1goszjngewtE2Qer+nc+lDeX6L3ll4G7a339mpi2DVzbWM2I7t0+D0go/y3zrTbqwf1ypkkReX",
+	"ksK5WqHi0LplsK1Pd6Mn92kdub8z9X39Db95p+pz1H5arRniuR4wnPSp9Ode3vamwyB3R0iZmpQcSqFC",
+	"KjsYLBHfW1lvh7neOfzrwcHBzx+yFow7BuKjK/gufh6EGqsryKBSgpbEcRj8GxMj0nYruj5+9PPYVpO9",
+	"ZFTliyv2ME5vBEIQwe1juXcNAsvF+o6NYHUT9tXGO/ASSV4PG9h55kyEMZi1Dxq2b/P6Y1g9ZppPxOWP",
+	"c8zFsUe8ZAfkOAAJQNwsRpFaEy1zriQMUYqiVZ/Cn/fpnXlbRo7B5H8zvr2hWLARPj0X790TV28FldEh",
+	"UhrUkxfPX5DMtmtS6n9hN953zHxixunEN6akzG/XGTbMN4MyLgTPR+Eu7cV4Mo/YgPWWlmrgFouSGVom",
+	"XSPEHAiMb7nLSs0g9T54shBHws8W2juIGKeSA1Si+y4Kuj8+P7NKvIeQgDxRF60voiD6/yDfSkXQXItS",
+	"AG3v2mHUwKcH2dObmbgMqhZQa9i74FCuA0xM2VrSLaR7MD93fpfxx78+E3QtArkTbxwMz8Dp25qfW8Ul",
+	"P7Fa/plU8n/r47+QPt7WxR9/SXXCHZ9MFYfC52N0cVTeQjoj1EtvADPcPebdFZavXbYpoOFqQxUWd4TX",
+	"Vvh6P2TDnZ26Qs54edHotuheCTEKF/TjPcMAR7Vjjw4ttURABOF1Uri/wp0G4cTWdPCV0qxYqVXLejhp",
+	"990kOyQSXc8CBfDV537mR9KrGopG7madVcr2Or5p27YFtI47nGRj7P4sWpktmRrrR62xEHr5HbzYJ+Bz",
+	"pnxF7mFbM8KTQI5sJ3wPM6YzxEBX6bEgT4CgUQHw6yQZ6dapz7FnG2+5UJMtqk9HtPRR4Gpab6kxf95T",
+	"E62wz+bZzdy/ukfGG7PxasSHBLa315L9yQEMZLhV2cQBxBjwwujErut1GdsCsHBKBHB5o0WQXYcs5A0z",
+	"xRyUg2B73sHt4Vc8Rg0lbpKWCMhkcrUkfKyMI5nsWqMO0dUpyeVySfd9qbcC+tojKtKCHCoBTg0EQDw5",
+	"DM+B69gDgSHpdroeP89B/XcVmlGHqcXR9wkSQg78E3J151xlzXobiYUMuisen/aokgfAE+Ery6N9+pMU",
+	"Cnk8HgLoE20velqSZktvVrjLegKpLww0Hq78xg4Ko0939KVg72a9ymukBB6XZXTMda8G2/vJN1TzHL8b",
+	"pXhGn6Y1z58HJBGA6cbbg6zCGVasiH9x+zBxkB+Ino6H3OHxuJOb1F7jo5CUYwOpcOcv3+wzkUtwyjV9",
+	"tQwZI+cMHGqIBWs0qRS/s7TfMufbODv1Rud6EQeEDm5i1C9fHe9/+fUfyYyLOVOV4gI8FAv20HY48GK8",
+	"vyG+w+NdiDAPEvAF5y/fBPSCr0j2LdqocEsDkl58X5IzQ/QCQDpuGHzpFu0gOwIJ6HIEnbCP9zcaIqYN",
+	"1rI9O8KL0BHoujqhhhwXhe1mK6nZqwccEW4cwmpCh+oXV4/VE/o8M4AlA/HCA2AyHz6tEzbaoK0Uj5Cf",
+	"5eA9vLAHz8tXn/Xx//zlm5AB3rqf9BrTrosXEBGDipJX1H2lnkGvilOTaFn6w4KFV4KbseVOqQUg5oTI",
+	"3XSRFqyVxbEEPNy29I5ywEEkfNYA0kHjqe1j6kDJMvyC7HK4FgVZyLLQrpLQ3lGDQwtDoCVhP4FHiVc4",
+	"+C1beYwz+5MDliusVMMwQbLbT8BellaNoLrQ0Bm3M4Vpw7KgbnR2imZ7gECzcpk9GLILoSBhXdo1b5Cy",
+	"vb7z7mrgfkY7wFeV6uF4Vw4Kyhi7zUtel7e4rJ6LocvBWxLhxBCq2wGzwwlDoHlErl5FID6+tNFNzUvT",
+	"ODR9Fx6MD5GEKVFUFHJJ3r8/O8XLFPDxMGodkLNbiM2+nrF/L7CD8Qb3HzDGKnz8uhZckKyNfvjEWeUe",
+	"9yxgiF+LFGM9HkHogLx04EmtaZBdh/V2LRD1cbqk2jAFZyvbQ+PGQQIiwBbg4tnL2y9gcBpdi+judzn6",
+	"gCzIhK4VIMkB7hjRzACQIUzMFTQ4SF/RP7DVJ3qKiCE7fyUvET+wVU/SVXMmfjWhcFg5wAPvQzBhX44y",
+	"nC0HERjPpCtA4lvQgXb2p4y+4cL4hFEUFWTXF3rEg4gCwh1G+MtXX1oN2flbiVTe2LbHy/J8qASYERAZ",
+	"rpq8nezexLG8Dtcka1DgJ/62MEHwVExxiQJGdwSg1aQt0Vi+gRpSMqoNPBS7ghFwQj2oe+Jw4o17iAc+",
+	"ffBAesBb5ILesfYo+DRBLkAOuHL1ds4HGTn2J75S8qZky1iypAYi+04BVwAo5lYX9PlaWNUILkpgH+jj",
+	"vVhSpRe0hJoDvW5lZJ9fTgKsa+G/Aongr+R7qhOSwQWcgm0bFZ8wqHehZhJVnQAQgV+D6IjKdfibt7lW",
+	"AurGk8qSNppvv0xp5etAPY7V1B/xLCp86PVmVF1AObQrfUQyHClzEKMQCDQBI6ECIFI4OusdH8RVMmDv",
+	"/Il7QTJ7KzQhO5PeU3VirWrxB+PNbi6weIMVZt3DdcmsanzuKNgZ8X4RWQrRQvQ8VcA6P51d+3gO9ZNc",
+	"nTXL8Ss97H4zrBQ+sopaKIcUqoiGs45ZmnYvPu+ZbuOtMuqD71780sF3rsJOcxQ7Zjg6bBsjACKNFsH0",
+	"HBIgCBTeLzmOI90gHgP/G3QFL/fsJsZPA4rpujRHdhm9rHauBIK86wt/tsryUKgAc7W6TaTOIbH/mldn",
+	"d+yErPIrDYC0997fGBw0v6ZbcDetD3Xs7suFvI/vP/AfB4sWjbEBJo6uv6E4hxiFHsxnVDdQs81lLexN",
+	"MXGeHEv2x5jB7tnbeZibq9ASEN2EV746h3DFOOzvTXEol9Ea3c5U91sC9qLydgAq4QHc3/kmMA8Pq6DA",
+	"KD6sVi+kMohK3PO6jSdvG8cyrvYNK6U1jI0MSGpGkhkH/0Y0vw4hE6K5yFlYlpZzb+QyDDqpP5vTaqzx",
+	"7MMnIA1IQ1G0DaULGpaN+LOXMaE0TO8rePICmQx7cYMqPHNHG3MFW2cbbLcbxoQ/5d5ohcM4VWxJuQAf",
+	"7K7vDgH3oUoZurD2IEM7yhUv+R1bO83wuEM1z6GcI5S4ubdGIdfkpqTi1i7s++Zkao+H39FRj9CeZhDr",
+	"wkvWMkJms9ictB820dI3WCUPqnyslcyDuCVEkYZXqMcfdq77TnNUxLwp9KFaeOMQW4XIhbGUSMa6/96E",
+	"QOdpHeK3wZnertaYy8o7UaS8raujtmcW3g+gCoEle06tIeOe3qJu+gh9DK4lBnZAoacJMdbSbKLEsWQQ",
+	"JExGh6PWrrxpHxm+9stnE5tj1CQ4PdjOyZR1hQJkSCQroHoq60DEQX5CnxActCy9n7/hZsflyNQuwrnx",
+	"aQTpAinWBh6VlxQlkAOXJdmz7MlM0zR4J/gHM+itqVmbtJGJok0hkfDWYDQrZ2QXZU7LCengMFJshTMf",
+	"xPT8iGcYcDeDgMOyCz/5BAwPRep8rHtO+7I3ajz3JoJh/Z2mE8KA28sO5gfQ5ovlCvfd2re+cg81rkc0",
+	"mOwddBwB4kIBplncTroME8NEq3oqy2+fHAmYPu4l5r3z6eq6qhQ8xlgF+09fZBM8ZSgG4Y99XlHEIBlx",
+	"w4DZK0n2RZQs3bio/dWPfoWSajMNroZaGFnni/5wsDb5LZ5kol5aGfDFzs+TrWMt/wVU4d/Nc1USULeJ",
+	"R4A3GTw7JIODA3btb+v9yt4/Hosv8j7nVrMRSddzT/Jby7nsFslT0MpzI7szLEnoC48tmZrDMrfKChLI",
+	"L6jM3kaRkjrtXrzgufd2hGD3OkuJAsXgcetTZLL1W/s/sLBbwcb3JYDslrhS6rBemwVuT5rb1tIzgMjk",
+	"tYLy8OvekMGV/Lco/bco7ROlPcmHLWH6WWTny9SRA7WcivC3OCTuhkP4bW/S4WZ3u7QG1jP7P1Lxf7B9",
+	"rOr7rN/z/l43KiUvmDDcwNP1HYewogC+BDbbgmprI2gmDCsO3WsjBt/jiO7sYA1oCH9RbM41ZiAiLa00",
+	"LeeLDXFE7y9e29OlWMEVy00zspETTFKQBUbYHhwcgGz0TadGRgI1/LVWHI/S/2u//BN8ZSXnhS/b3K3S",
+	"2I2k8at5AhMY/SrwsH9/fw8ljfdrVbpQ3U1pibhAU0ybXzvPE3tlTFVdYtPOr/GMexrgKZ3iLwlDrQtu",
+	"9dQvE4kBupoG17q23GJ5yPNFYIj3F687UL+2PQKY1Fa36HBiC9GkNovOcXGlrwdjZi4cL2sr+ZGZLZMj",
+	"NpQdG1IXvcdrD045lE90RQBsE6nI9z9dYb3YWRMetuuevuHDGJgkC0wBQq15td/FaBwSKvXpPXzWstSF",
+	"r5G1s8b3eHx+5qJeEBeJafEHl9SYHQXQAGv3Ab1RW6dOwJ+/zI6C5oGEu4buya3drz1ukdfWRafDvCb+",
+	"8HGRl3XBeou+wLBbHsDtpPlbdo/9B6jJT3u7pcZLnYeOBJ24xQLnLlRstyvYvTDws+Zk5H71xp2GKK93",
+	"0BPvi8dHtMbpvFGClgtsCswYKa1tLR5TuPpgoQIzbJEG2XhUPbmJrK0nwO749OUruqwzrnqFn3c/ClpI",
+	"Ro9ZJp2R7rmnx147ASBHvS6+z1wk8WpClszQghoKUj76GAVjh+0PCHRpuT6ECVjF707eumGMvGVC+wuk",
+	"8cjJsrBCus+UkS3RsgUzNZyPPraY938fDOVMM79Da8zkAF4+UgDBw/tbumSj4b4SiuaTPbBfIY/5rBXH",
+	"a0ZaLVYbunIolwE2ZkXYQ8UV6wf3/zUx35ILvrQm8xcjzOWrNTERp2p1Xg3e4nPOryale4xhidviE7rX",
+	"TMtozv1VCDZy/Qigsq711HBAg0uG45x4gmKMstTT6r9Z7jOw3FhtLy1JA57/U4jRZ3hPjlLs2leqkTEP",
+	"RBreBFPPQ2gVyLwVMTwV5dNmQRSo/2bET3Lnd7wAYy51t+ceRiLJkEFPbBpvy5+KzRTTi3HXu4+sQ6EI",
+	"H+LQjWpKNFzCORVESFJKMWeK3DDCHhBTvDhYK36Pu0F2wXB94yzmwIXEm/FP47iPlYgNGECwVBc4we3P",
+	"RHtlIs/1ULjHRzznX3XGtcpQmNC/lkZw0ZpoABxac0iFyTdnorVCI46GNWo2OaLQ6LFGNWYiSZU4Fl42",
+	"7c6kWhL3KpbB79nE/QPcgdMFF8b+qXE27R0QfySgnfPvYOfR8cmOgrMJP3YNQ09rjb3p32oMs/bUrvuO",
+	"3HY0qjzSgGtUEI0/z+qyXCWOFi7VJRfzkl25xf8s7lvc+d5fmn14Wt/s2mGNl67rMbJ/jtyZ2zDrlJbl",
+	"MMOiJ9QzUVenmLg3iBnHV4nY+4koJPjfwa2ZZg6d5o6W78lxW/RmuokLe/jquCyD/vJZuKq1Hp+Sc47L",
+	"MqkYRMwUHte6FwQIoE66S4CEcD7ggLGHN1ebNeLcmD61eQ2lj+xu2tO9Hv6nrZluodWo+dYAFJE/vB3l",
+	"ia+sPYgULq5MIGq2Q/FNQEO8u/huoy0IrlQ13w7lIaZzCO7hMyI5tA+R35fRivFk3FvVGs6Q9mV171iT",
+	"o5JUnZO7HTNX/PufIa4twWpjclJix1hqVF/pp+Qz0221f88LRkq+tFbdLkQxOLZtQ8gp1oS8Pb3GfBRl",
+	"/CAaJy+iY57MsEavjQ/j6IVSRP7/FeDxv0vsTVMx8pfOyRBJXhlk0C2TNtqjRA4tNR90Yn3yfRsTA55a",
+	"pB7fzSPXczD+e00EHfWN1SRGupcRbp4y/XgwaBoYlHZ4oCNKXFA1pA/sZlxPubD8e8esfaKogf+vmMpC",
+	"xNiSPmTt8DFaTn3Lgho6RRe8DypbSsGNVJnPl/CWEUiWJTWGqb0njnZu3jbXkemoRvy6x+HSpFBfwsnY",
+	"yDqYtfFFNvHxiR3q/qBbUBx9dzkE3U2h5fjQu99PcFpSrCcDf9c4ow/D4fGSZDiqdsOxbD3OH5Es2vY/",
+	"fZFhapdLde1824r0/ARxsD3vuuMOQjtKFQN7N8/Antl7Vpb/PhFPqegk4zcHzkRUieFRh8Lr0z5xa9B0",
+	"Q/+Fs7hcBAJkt4GsdgjEHBzQFVWG53VJFQH0wLT5FWGIfPpXfgzOGvsMEM+Sd7PWwIypGvL9SocZ9SPa",
+	"/dTUsPHoaNKHQ7swOHv9oyx41hYNB3bu2YTU2geCoOYLHiJXO4rsCukSmkK83FPf6AiS58jnmtSAt7ih",
+	"Wunjbnhr+aC2nygz0IGTmvGS/YfL/qJNeWk7oqUhSovuFJZWUKZWN1Wqs9Ma0OJd3jBUO+N5mLKWtcrZ",
+	"hFQloxqCdGHWTYfH52dp/cRx4aeRd57FfxWSzgVDQnk1l1W3Jt/cYv66cOmQqM9SLBl8hXa5Wr5Ct3Zg",
+	"HwYOHlU3OQBfVZ7pEmJq/RZ49s9Kllt4Vapomz9JzNH4MoWv2zIbc/JdSWWXaTqySGF0Sn89hygdidM+",
+	"RJ+DZWMOaLumpFp3e/viEO2t6y8RsYlzx5c6dBTerDxEP/hZ3NrGNQ0DfKFPAzYLJeu5c+qGinylw47Z",
+	"pjz3d8x8eq5qLoD+jfpcMFvtvQiAW2enZLe7FXtpmIDN7DDoLXJjW3Wpx/sDsu9TlCuMD0miMGGjxo0v",
+	"N9hfaxAH+5x1Blvl7D326dbF7H+fylKPNfh5taW1aoK+dOCmsoG/fQWqSTsco0EhLz/rNaP/XLMaCn5g",
+	"QyJnEWaKKNbKKeotK7qBo5UaQB8/cqggN6XMb/8E4DRrL6RQdLY5j44iK5Tt+IAXTi7wj+7sOQ8xVYrf",
+	"oQjjwgWkQTPD81vM8cXC0DcrQomGyBPXZOIQ4Vx3XJBZCUDFPlUdqjGqujKpRKhX0iBBg75dwHlxiDxu",
+	"xliQIDVdy2ntwmlr/ixYw5Qny47QuLJaGCqftRqX27a/W27DIAO/pQ4CJ+KKLsPjXtqL2RnQEc+/ksYx",
+	"RZfr50rWVS/rn9c3pSUBamTxuWAFyb6zX2B3GXGcTFzqORZAtNeHYCXJzOr2IC9rbZg6ENIlC9szkh05",
+	"p5Sub+x4N6wIhv8uzMJyqM+u23MsnOescp5aSww1tfI8odtX4Ygj5xMG7ykHWBkfF+z762dkWIDPXfEQ",
+	"iPAHwu9C5bar6OEPXHO/0CEiBjZoiF8a0gcfSxFnA9rjzrmy+i0puRu0qavVLbljonC1XIXmUuyBcAn1",
+	"Gz0m2CRs07uKCdulrw4bANoySbWrfJp+g73EiQyFjqz1jyEjblJck3sqjD2mCGX01cHzg6/6cQ8CRZ8N",
+	"Guzd8SXO+8KN0AujCq0mkX+4kHm9ZFhqKsOfsydXZUbRF28t4KPby8fX3X9a22jsejXgpMgZjRTxAIdr",
+	"jJSyjzBzEY+I9tzpD6NjVzyI/4S8TwGO5g9wLG+sJQChQ5u4+TV8hkZJnIvjhaDVCUtGITkXstcV5YBM",
+	"q0vAVU7aXBEtT/TujhqIu0sgybIqqQhOIIgbi2YSg4tlzWo8a6o/widWXfB1jKDB1O3OVNdVJZXJIlsO",
+	"K0IGZWfX3ib+v67tytqrxCxk4XAcSmr4HZvWqoQ/IBoDBrDY/q53Pvxs7S8P9mJ3qSxZOWUPLK+dCTaj",
+	"pWYfsr0jV3zSqXmND4ORWV2WZMmLomT3UEJlQbmIA+ntriGmrd1LCBVVDKJSaalxfo0W6dOabQc4wbVp",
+	"IGBFej7ZBMszgf6FmP4FU75qhZ8gCROE+bj5A5Zb81DQQfL5BsxhlQBQgw2CX5koKgml7xBOD2dtj6DL",
+	"KF+X+dDp576vrwLod1Ra27h6wMheXfhyeBDBWctZpNDLbl5za+XAurF9ufI7IBFoxae3zP77Z3sEQd13",
+	"wqJW5c7hzjMoWO467ETSYsQyxNLtYqDp3gF5SR0kcxOmAxdHG2SL7MYPuk6bw2phllnj4id6EpVXUdS4",
+	"KD5gb3ibPmjkDxa1mnSliKs55Ds6JIq5hy546Zez9SGbgXQzkjOcYMaKzQDOBV2RcBOu13No6AomZgKr",
+	"CYJyvzx4nsIeCAqRU9AmAUgklc+2jEbEoN7ucKdKVpV/cXTVp+tKG8XoMipDDXVWQ7V112ei5nV3ANQS",
+	"7QgpI7jZSYkmZ9A8rWW3po3CYusFDfA2dOnsiYioSDPtEvPaagKQVjKLlxFI8VHL+BwIEPFYMxRrpDQD",
+	"MFqaBTlZsPwWY2z/OSIQQB9CLTLPRBNCXewFugKIFM/kbEb0PbeHFCYJlxaugAO0tAvUQru1Mm8FejAT",
+	"M6lyuBoDWrH721SqOUZt+PJAMV8k4gdSBwZLp/r6t7GccXxhOT54BXKKUSRukDXJ0+3/pKRa85zsWkUf",
+	"yiqtc8vECw8H6eR3zkl4mLCQ0TPtkgo6h22MCDk+P9M7H37+8P8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -82,7 +82,6 @@ func newHandler(srv *Server, secret string, maxBody int64, healthPath string, lo
 			writeStatus(w, http.StatusBadRequest, "error", err.Error())
 		},
 	})
-	h.routes.HandleFunc("POST /tyk/keys/policy/{keyID}", srv.setKeyPolicies)
 	h.hello = h.routeFor(http.MethodGet, "/hello")
 	return h, nil
 }

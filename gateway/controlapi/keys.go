@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -65,21 +64,14 @@ func (s *Server) AddKey(ctx context.Context, _ gen.AddKeyRequestObject) (gen.Add
 	return s.importKey(ctx, "")
 }
 
-// CreateCustomKey imports a key under a chosen name. Tyk routes
-// /tyk/keys/create and /tyk/keys/preview through the same path pattern.
+// CreateCustomKey imports a key under a chosen name.
 func (s *Server) CreateCustomKey(ctx context.Context, req gen.CreateCustomKeyRequestObject) (gen.CreateCustomKeyResponseObject, error) {
-	switch req.KeyID {
-	case "create":
-		return s.createKey(ctx)
-	case "preview":
-		return s.previewKey(ctx)
-	}
 	return s.importKey(ctx, req.KeyID)
 }
 
-// createKey is POST /tyk/keys/create: a generated ID, policies applied,
+// CreateKey is POST /tyk/keys/create: a generated ID, policies applied,
 // quotas started.
-func (s *Server) createKey(ctx context.Context) (reply, error) {
+func (s *Server) CreateKey(ctx context.Context, _ gen.CreateKeyRequestObject) (gen.CreateKeyResponseObject, error) {
 	sess, okBody := decodeSession(ctx)
 	if !okBody {
 		return fail(400, msgUnmarshal), nil
@@ -195,8 +187,8 @@ func (s *Server) storeAs(ctx context.Context, keyID string, hashed bool, sess *s
 	return modified(keyID, action, hash), nil
 }
 
-// previewKey shows a session with its policies applied; nothing is stored.
-func (s *Server) previewKey(ctx context.Context) (reply, error) {
+// PreviewKey shows a session with its policies applied; nothing is stored.
+func (s *Server) PreviewKey(ctx context.Context, _ gen.PreviewKeyRequestObject) (gen.PreviewKeyResponseObject, error) {
 	sess, okBody := decodeSession(ctx)
 	if !okBody {
 		return fail(400, msgUnmarshal), nil
@@ -361,38 +353,33 @@ func (s *Server) DeleteKey(ctx context.Context, req gen.DeleteKeyRequestObject) 
 	return modified(s.displayID(req.KeyID, found.Stored), "deleted", ""), nil
 }
 
-// policyInstruction is the body of POST /tyk/keys/policy/{hash}.
-type policyInstruction struct {
-	Policy        string   `json:"policy"`
-	ApplyPolicies []string `json:"apply_policies"`
-}
-
-// setKeyPolicies sets the policies of a key found by its hash. It is not in
-// the 5.4.0 document, so it is routed by hand.
-func (s *Server) setKeyPolicies(w http.ResponseWriter, r *http.Request) {
-	var in policyInstruction
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		_ = fail(400, msgBadInstruct).write(w)
-		return
+// SetKeyPolicies sets the policies of a key found by its hash.
+func (s *Server) SetKeyPolicies(ctx context.Context, req gen.SetKeyPoliciesRequestObject) (gen.SetKeyPoliciesResponseObject, error) {
+	if req.Body == nil {
+		return fail(400, msgBadInstruct), nil
 	}
-	ids := in.ApplyPolicies
-	if in.Policy != "" {
-		ids = append(ids, in.Policy)
+	var ids []string
+	if req.Body.ApplyPolicies != nil {
+		ids = append(ids, *req.Body.ApplyPolicies...)
 	}
-	hash := r.PathValue("keyID")
-	found, err := s.Keys.Lookup(r.Context(), "", hash, true)
+	if req.Body.Policy != nil && *req.Body.Policy != "" {
+		ids = append(ids, *req.Body.Policy)
+	}
+	found, err := s.Keys.Lookup(ctx, "", req.KeyID, true)
+	if errors.Is(err, keys.ErrNotFound) {
+		return fail(404, "Key not found"), nil
+	}
 	if err != nil {
-		_ = fail(404, "Key not found").write(w)
-		return
+		return nil, err
 	}
 	sess := found.Session
 	sess.ApplyPolicies, sess.ApplyPolicyID = ids, ""
 	sess.Touch(s.Now())
-	if err := s.Keys.Save(r.Context(), found.Stored, sess, 0); err != nil {
-		_ = fail(500, "Could not write key data").write(w)
-		return
+	if err := s.Keys.Save(ctx, found.Stored, sess, 0); err != nil {
+		s.Log.Error("writing key", "error", err)
+		return fail(500, "Could not write key data"), nil
 	}
-	_ = modified(hash, "updated", "").write(w)
+	return modified(req.KeyID, "updated", ""), nil
 }
 
 // hashPassword hashes a basic-auth password before it is stored, unless it

@@ -29,8 +29,8 @@ func TestEmbedded(t *testing.T) {
 // openRedis is the opener for one Redis deployment; all subtests share the
 // server(s) and keep apart by key prefix.
 func openRedis(opts storage.Options) func(t *testing.T) storage.Store {
+	opts.Type = storage.TypeRedis
 	return func(t *testing.T) storage.Store {
-		opts.Type = storage.TypeRedis
 		s, err := storage.Open(context.Background(), opts)
 		if err != nil {
 			t.Fatal(err)
