@@ -232,6 +232,9 @@ func (op *writeOp) reply(err error) {
 // If ctx ends first the write may still be committed later, as with a
 // network store whose reply is lost.
 func (s *Embedded) write(ctx context.Context, apply func(b *bolt.Bucket, now int64) error) error {
+	if err := ctx.Err(); err != nil {
+		return err // do not start a write the caller has already given up on
+	}
 	op := &writeOp{apply: apply, done: make(chan error, 1)}
 	if err := s.enqueue(ctx, op); err != nil {
 		return err
