@@ -42,9 +42,13 @@ type Options struct {
 
 // Gateway is a running test gateway.
 type Gateway struct {
-	URL    string // http://127.0.0.1:port
+	URL    string // http://127.0.0.1:port, the listen port
+	// ControlURL is where the control API answers: URL, or the
+	// control_api_port listener when one is configured.
+	ControlURL string
 	Dir    string
 	Config *config.Config
+	Store  storage.Store // the gateway's own store, for checking what was written
 
 	stopOnce sync.Once
 	stop     func()
@@ -100,7 +104,11 @@ func Start(t testing.TB, opts Options) *Gateway {
 	}
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(ctx) }()
-	g := &Gateway{URL: "http://" + cfg.ListenAddr(), Dir: opts.Dir, Config: cfg}
+	g := &Gateway{URL: "http://" + cfg.ListenAddr(), Dir: opts.Dir, Config: cfg, Store: gw.Store}
+	g.ControlURL = g.URL
+	if addr := cfg.ControlAPIAddr(); addr != "" {
+		g.ControlURL = "http://" + addr
+	}
 	g.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -125,7 +133,7 @@ func (g *Gateway) waitReady(t testing.TB, done <-chan error) {
 			t.Fatalf("gateway exited during start-up: %v", err)
 		default:
 		}
-		resp, err := http.Get(g.URL + "/hello")
+		resp, err := http.Get(g.ControlURL + "/hello")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -140,7 +148,7 @@ func (g *Gateway) waitReady(t testing.TB, done <-chan error) {
 // Client returns the generated Gateway API client, authenticated.
 func (g *Gateway) Client(t testing.TB) *gen.ClientWithResponses {
 	t.Helper()
-	c, err := gen.NewClientWithResponses(g.URL, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+	c, err := gen.NewClientWithResponses(g.ControlURL, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		r.Header.Set("X-Tyk-Authorization", Secret)
 		return nil
 	}))
@@ -161,7 +169,7 @@ type Response struct {
 // overrides X-Tyk-Authorization) and returns status and body.
 func (g *Gateway) Do(t testing.TB, method, path, body string, header ...string) Response {
 	t.Helper()
-	return Do(t, g.URL, method, path, body, append([]string{"X-Tyk-Authorization", Secret}, header...)...)
+	return Do(t, g.ControlURL, method, path, body, append([]string{"X-Tyk-Authorization", Secret}, header...)...)
 }
 
 // Do sends one request to base+path; header is a list of name, value pairs
@@ -212,7 +220,26 @@ func FreePort(t testing.TB) int {
 type Process struct {
 	URL string
 	Cmd *exec.Cmd
+	// Log collects stdout and stderr; read it with Output while the
+	// process runs.
 	Log *strings.Builder
+
+	out     *syncWriter
+	exited  chan struct{}
+	exitErr error
+}
+
+// Output returns what the process has logged so far.
+func (p *Process) Output() string {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.Log.String()
+}
+
+// Wait blocks until the process exits and returns its exit error.
+func (p *Process) Wait() error {
+	<-p.exited
+	return p.exitErr
 }
 
 // BuildBinary compiles gateway/cmd/tollgate once per test binary.
@@ -253,13 +280,14 @@ func StartProcess(t testing.TB, cfg *config.Config, dir string) *Process {
 	}
 	cmd := exec.Command(Binary(t), "--conf", confPath)
 	logBuf := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = &syncWriter{w: logBuf}, &syncWriter{w: logBuf}
+	out := &syncWriter{w: logBuf}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &Process{URL: "http://" + cfg.ListenAddr(), Cmd: cmd, Log: logBuf}
 	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
+	p := &Process{URL: "http://" + cfg.ListenAddr(), Cmd: cmd, Log: logBuf, out: out, exited: exited}
+	go func() { p.exitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -268,7 +296,7 @@ func StartProcess(t testing.TB, cfg *config.Config, dir string) *Process {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			t.Fatalf("tollgate exited during start-up:\n%s", logBuf.String())
+			t.Fatalf("tollgate exited during start-up:\n%s", p.Output())
 		default:
 		}
 		if resp, err := http.Get(p.URL + "/hello"); err == nil {
@@ -277,7 +305,7 @@ func StartProcess(t testing.TB, cfg *config.Config, dir string) *Process {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("tollgate did not start:\n%s", logBuf.String())
+	t.Fatalf("tollgate did not start:\n%s", p.Output())
 	return nil
 }
 
