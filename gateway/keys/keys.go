@@ -72,7 +72,7 @@ func (s *Store) Lookup(ctx context.Context, expectedOrg, name string, hashed boo
 		return s.read(ctx, s.StoredName(name))
 	}
 	var candidates []string
-	if !s.Opt.DisableKeyActionsByUsername || expectedOrg != "" {
+	if !s.Opt.DisableKeyActionsByUsername {
 		candidates = append(candidates, s.StoredName(s.NewKeyID(expectedOrg, name)))
 	}
 	candidates = append(candidates, s.StoredName(name))
