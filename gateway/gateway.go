@@ -153,7 +153,7 @@ func (g *Gateway) controlSettings() controlapi.Settings {
 		AllowMasterKeys: c.AllowMasterKeys, HashKeys: c.HashKeys, EnableHashedKeysListing: c.EnableHashedKeysListing,
 		BasicAuthHashFunction: c.BasicAuthHashKeyFunction, GlobalSessionLifetime: c.GlobalSessionLifetime,
 		ForceGlobalLifetime: c.ForceGlobalSessionLifetime, LifetimeRespectsExpiry: c.SessionLifetimeRespectsKeyExpiration,
-		LivenessInterval: c.LivenessCheck.CheckDuration,
+		LivenessInterval: c.LivenessCheck.CheckDuration, UseDBAppConfigs: c.UseDBAppConfigs,
 	}
 }
 

@@ -14,6 +14,9 @@ import (
 	"github.com/tollgate/tollgate/gen"
 )
 
+// msgDashboardAPIs refuses definition writes on a Dashboard-managed node.
+const msgDashboardAPIs = "Due to enabled use_db_app_configs, please use the Dashboard API"
+
 // rawBody returns the buffered request body.
 func rawBody(ctx context.Context) []byte {
 	r := requestOf(ctx)
@@ -65,6 +68,9 @@ func decodeDefinition(ctx context.Context) (map[string]any, bool) {
 // CreateApi stores a new definition (a 32-hex api_id is generated when the
 // body has none). With base_api_id it is added as a version of that API.
 func (s *Server) CreateApi(ctx context.Context, req gen.CreateApiRequestObject) (gen.CreateApiResponseObject, error) {
+	if s.Settings.UseDBAppConfigs {
+		return fail(500, msgDashboardAPIs), nil
+	}
 	doc, okBody := decodeDefinition(ctx)
 	if !okBody {
 		return fail(400, msgMalformed), nil
@@ -152,6 +158,9 @@ func (s *Server) addVersion(base apidef.API, childID string, p gen.CreateApiPara
 
 // UpdateApi replaces a stored definition; the body's api_id must match.
 func (s *Server) UpdateApi(ctx context.Context, req gen.UpdateApiRequestObject) (gen.UpdateApiResponseObject, error) {
+	if s.Settings.UseDBAppConfigs {
+		return fail(500, msgDashboardAPIs), nil
+	}
 	if _, found := s.APIs.Get(req.ApiID); !found {
 		return fail(404, "API not found"), nil
 	}

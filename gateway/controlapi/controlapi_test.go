@@ -422,3 +422,10 @@ func TestValidationRejectsWrongTypesAndKeepsData(t *testing.T) {
 		}
 	})
 }
+
+func TestDashboardManagedNodeRefusesDefinitionWrites(t *testing.T) {
+	g := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *config.Config) { c.UseDBAppConfigs = true }})
+	msg := "Due to enabled use_db_app_configs, please use the Dashboard API"
+	expectStatus(t, g.Do(t, "POST", "/tyk/apis", `{"api_id":"a"}`), 500, msg)
+	expectStatus(t, g.Do(t, "PUT", "/tyk/apis/a", `{"api_id":"a"}`), 500, msg)
+}

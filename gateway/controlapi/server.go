@@ -30,6 +30,7 @@ type Settings struct {
 	ForceGlobalLifetime     bool
 	LifetimeRespectsExpiry  bool
 	LivenessInterval        time.Duration
+	UseDBAppConfigs         bool // definitions come from a Dashboard: /tyk/apis writes are refused
 }
 
 // Reloader is the part of the gateway that reloads definitions and policies.

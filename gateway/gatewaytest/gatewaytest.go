@@ -42,13 +42,13 @@ type Options struct {
 
 // Gateway is a running test gateway.
 type Gateway struct {
-	URL    string // http://127.0.0.1:port, the listen port
+	URL string // http://127.0.0.1:port, the listen port
 	// ControlURL is where the control API answers: URL, or the
 	// control_api_port listener when one is configured.
 	ControlURL string
-	Dir    string
-	Config *config.Config
-	Store  storage.Store // the gateway's own store, for checking what was written
+	Dir        string
+	Config     *config.Config
+	Store      storage.Store // the gateway's own store, for checking what was written
 
 	stopOnce sync.Once
 	stop     func()
