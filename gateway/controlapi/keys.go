@@ -92,7 +92,8 @@ func (s *Server) CreateKey(ctx context.Context, _ gen.CreateKeyRequestObject) (g
 	if err := s.prepareForSave(ctx, sess, true, false); err != nil {
 		return fail(400, "Failed to create key - "+err.Error()), nil
 	}
-	return s.store(ctx, keyID, sess, "added")
+	// A freshly minted ID has no quota counters to reset: one write, not two.
+	return s.storeAs(ctx, keyID, false, sess, "added", false)
 }
 
 // importKey is POST /tyk/keys[/{name}]: the caller chooses the key (or gets
@@ -155,11 +156,6 @@ func (s *Server) prepareForSave(ctx context.Context, sess *session.State, isNew,
 		}
 	}
 	return nil
-}
-
-// store saves a new key and answers with the modify body.
-func (s *Server) store(ctx context.Context, keyID string, sess *session.State, action string) (reply, error) {
-	return s.storeAs(ctx, keyID, false, sess, action, true)
 }
 
 // storeAs saves under keyID (or, when hashed, under that hash as given),

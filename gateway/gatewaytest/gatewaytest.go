@@ -242,27 +242,30 @@ func (p *Process) Wait() error {
 	return p.exitErr
 }
 
-// BuildBinary compiles gateway/cmd/tollgate once per test binary.
 var (
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
 )
 
-// Binary returns the path of a freshly built tollgate binary.
+// Binary returns the path of a freshly built tollgate binary. It lives at a
+// fixed place under the temp dir, replaced atomically by each test binary,
+// so test runs do not pile up copies.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tollgate-bin-")
+		dir := filepath.Join(os.TempDir(), "tollgate-test-bin")
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
+			return
+		}
+		tmp := filepath.Join(dir, fmt.Sprintf("tollgate.%d", os.Getpid()))
+		out, err := exec.Command("go", "build", "-o", tmp, "github.com/tollgate/tollgate/gateway/cmd/tollgate").CombinedOutput()
 		if err != nil {
-			buildErr = err
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 			return
 		}
 		binPath = filepath.Join(dir, "tollgate")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/tollgate/tollgate/gateway/cmd/tollgate").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		buildErr = os.Rename(tmp, binPath)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
