@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -50,7 +49,7 @@ func testDurability(t *testing.T, opts gatewaytest.Options) {
 	}
 
 	proc := gatewaytest.StartProcess(t, cfg, opts.Dir)
-	client := durabilityClient()
+	client := gatewaytest.KeepAliveClient(durabilityClients)
 	defer client.CloseIdleConnections()
 	durabilityHealthy(t, client, proc.URL, store)
 
@@ -128,7 +127,7 @@ func testDurability(t *testing.T, opts gatewaytest.Options) {
 	restart := time.Now()
 	proc2 := gatewaytest.StartProcess(t, cfg, opts.Dir)
 	t.Logf("%s: restarted in %v", store, time.Since(restart).Round(time.Millisecond))
-	client2 := durabilityClient()
+	client2 := gatewaytest.KeepAliveClient(durabilityClients)
 	defer client2.CloseIdleConnections()
 	durabilityHealthy(t, client2, proc2.URL, store)
 
@@ -140,7 +139,7 @@ func testDurability(t *testing.T, opts gatewaytest.Options) {
 	}
 
 	// And listed.
-	status, body, err := durabilityDo(client2, http.MethodGet, proc2.URL+"/tyk/keys", "")
+	status, body, err := gatewaytest.Send(client2, http.MethodGet, proc2.URL+"/tyk/keys", "")
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("GET /tyk/keys: %d %v %s", status, err, body)
 	}
@@ -168,38 +167,9 @@ func testDurability(t *testing.T, opts gatewaytest.Options) {
 		store, len(list.Keys), len(acked), len(missing) == 0 && unlisted == 0)
 }
 
-// durabilityClient is a keep-alive client with a bound on every request.
-func durabilityClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = durabilityClients
-	return &http.Client{Timeout: 5 * time.Second, Transport: tr}
-}
-
-func durabilityDo(c *http.Client, method, url, body string) (int, string, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("X-Tyk-Authorization", gatewaytest.Secret)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, "", err
-	}
-	return resp.StatusCode, string(b), nil
-}
-
 // durabilityCreate creates one key; id is set only with status 200.
 func durabilityCreate(c *http.Client, base string) (id string, status int, err error) {
-	status, body, err := durabilityDo(c, http.MethodPost, base+"/tyk/keys/create", durabilityBody)
+	status, body, err := gatewaytest.Send(c, http.MethodPost, base+"/tyk/keys/create", durabilityBody)
 	if err != nil || status != http.StatusOK {
 		return "", status, err
 	}
@@ -219,7 +189,7 @@ func durabilityCreate(c *http.Client, base string) (id string, status int, err e
 // durabilityHealthy asserts /hello reports the expected store as passing.
 func durabilityHealthy(t *testing.T, c *http.Client, base, store string) {
 	t.Helper()
-	status, body, err := durabilityDo(c, http.MethodGet, base+"/hello", "")
+	status, body, err := gatewaytest.Send(c, http.MethodGet, base+"/hello", "")
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("/hello: %d %v %s", status, err, body)
 	}
@@ -275,7 +245,7 @@ func durabilityGetAll(t *testing.T, c *http.Client, base string, ids []string) [
 				if i >= len(ids) {
 					return
 				}
-				status, body, err := durabilityDo(c, http.MethodGet, base+"/tyk/keys/"+ids[i], "")
+				status, body, err := gatewaytest.Send(c, http.MethodGet, base+"/tyk/keys/"+ids[i], "")
 				if err != nil || status != http.StatusOK {
 					mu.Lock()
 					missing = append(missing, fmt.Sprintf("%s (%d %v %s)", ids[i], status, err, strings.TrimSpace(body)))

@@ -3,14 +3,11 @@ package controlapi_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/gateway/storage/redistest"
@@ -72,7 +69,7 @@ func BenchmarkKeyGet(b *testing.B) {
 		var turn atomic.Uint64
 		return func() error {
 			id := ids[turn.Add(1)%benchKeys]
-			status, body, err := benchDo(c, http.MethodGet, g.URL+"/tyk/keys/"+id, "")
+			status, body, err := gatewaytest.Send(c, http.MethodGet, g.URL+"/tyk/keys/"+id, "")
 			if err == nil && status != http.StatusOK {
 				err = fmt.Errorf("GET key: %d %s", status, body)
 			}
@@ -86,7 +83,7 @@ func BenchmarkKeyGet(b *testing.B) {
 // which runs once, rather than in the sub-benchmarks, which run once per
 // b.N tried: each store is set up a single time.
 func benchStores(b *testing.B, setup func(*testing.B, *gatewaytest.Gateway, *http.Client) func() error) {
-	c := benchClient()
+	c := gatewaytest.KeepAliveClient(benchIdleConns)
 	b.Cleanup(c.CloseIdleConnections)
 	embedded := setup(b, gatewaytest.Start(b, gatewaytest.Options{}), c)
 	b.Run("embedded", func(b *testing.B) { runParallel(b, embedded) })
@@ -125,35 +122,8 @@ func runParallel(b *testing.B, op func() error) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
-// benchClient keeps a connection per parallel client alive.
-func benchClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = benchIdleConns
-	tr.MaxIdleConnsPerHost = benchIdleConns
-	return &http.Client{Timeout: 5 * time.Second, Transport: tr}
-}
-
-func benchDo(c *http.Client, method, url, body string) (int, string, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("X-Tyk-Authorization", gatewaytest.Secret)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
 func benchCreate(c *http.Client, base string) (string, error) {
-	status, body, err := benchDo(c, http.MethodPost, base+"/tyk/keys/create", benchCreateBody)
+	status, body, err := gatewaytest.Send(c, http.MethodPost, base+"/tyk/keys/create", benchCreateBody)
 	if err != nil {
 		return "", err
 	}

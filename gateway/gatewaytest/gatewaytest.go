@@ -322,3 +322,36 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// KeepAliveClient is a client for load from many goroutines: conns idle
+// connections are kept per host and every request is bounded by 5 s.
+func KeepAliveClient(conns int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = conns
+	tr.MaxIdleConnsPerHost = conns
+	return &http.Client{Timeout: 5 * time.Second, Transport: tr}
+}
+
+// Send makes one control-API request with the secret, without a testing.TB
+// so that it can run in goroutines that must not call t.Fatal.
+func Send(c *http.Client, method, url, body string) (int, string, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("X-Tyk-Authorization", Secret)
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	return resp.StatusCode, string(b), nil
+}
