@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -185,6 +186,9 @@ func (h *Handler) check(r *http.Request, rt *route, params map[string]string) er
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
 		if c := op.RequestBody.Value.Content; len(c) == 1 && c.Get("application/json") != nil {
 			r.Header.Set("Content-Type", "application/json")
+			if err := checkJSONBody(r, c.Get("application/json").Schema); err != nil {
+				return err
+			}
 		}
 	}
 	if r.ContentLength == 0 {
@@ -202,6 +206,34 @@ func (h *Handler) check(r *http.Request, rt *route, params map[string]string) er
 		r.Body, _ = r.GetBody()
 	}
 	return err
+}
+
+// checkJSONBody rejects a body that is not exactly one JSON value, or not
+// an object where the schema wants one. The decoders stop after the first
+// value, so bytes after it went unnoticed, and the document's object schemas
+// are nullable (for null fields), which let a top-level null through as an
+// empty object that then replaced the stored one.
+func checkJSONBody(r *http.Request, schema *openapi3.SchemaRef) error {
+	if r.ContentLength == 0 || r.GetBody == nil {
+		return nil
+	}
+	rc, err := r.GetBody()
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(rc)
+	if err != nil {
+		return err
+	}
+	if !json.Valid(body) {
+		return errors.New("the body is not a single JSON value")
+	}
+	if schema != nil && schema.Value != nil && schema.Value.Type.Is("object") {
+		if b := bytes.TrimLeft(body, " \t\r\n"); b[0] != '{' {
+			return errors.New("the body is not a JSON object")
+		}
+	}
+	return nil
 }
 
 // malformedMessage is the operation's Tyk message for a body it cannot read.

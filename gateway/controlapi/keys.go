@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tollgate/tollgate/gateway/filestore"
 	"github.com/tollgate/tollgate/gateway/keys"
 	"github.com/tollgate/tollgate/gateway/policy"
 	"github.com/tollgate/tollgate/gateway/session"
@@ -64,8 +65,14 @@ func (s *Server) AddKey(ctx context.Context, _ gen.AddKeyRequestObject) (gen.Add
 	return s.importKey(ctx, "")
 }
 
-// CreateCustomKey imports a key under a chosen name.
+// CreateCustomKey imports a key under a chosen name. Unlike Tyk, a name
+// that is unsafe as an ID (control or NUL bytes, invalid UTF-8, a leading
+// dot, over 200 bytes) is refused, as for org keys: most such names cannot
+// be sent as a token, and the embedded store holds keys up to 32 KiB only.
 func (s *Server) CreateCustomKey(ctx context.Context, req gen.CreateCustomKeyRequestObject) (gen.CreateCustomKeyResponseObject, error) {
+	if err := filestore.ValidID(req.KeyID); err != nil {
+		return fail(400, "Invalid key id: "+err.Error()), nil
+	}
 	return s.importKey(ctx, req.KeyID)
 }
 
@@ -75,6 +82,9 @@ func (s *Server) CreateKey(ctx context.Context, _ gen.CreateKeyRequestObject) (g
 	sess, okBody := decodeSession(ctx)
 	if !okBody {
 		return fail(400, msgUnmarshal), nil
+	}
+	if err := validKeyOrg(sess.OrgID); err != nil {
+		return fail(400, "Invalid org id: "+err.Error()), nil
 	}
 	now := s.Now()
 	keyID := s.Keys.NewKeyID(sess.OrgID, "")
@@ -103,6 +113,9 @@ func (s *Server) importKey(ctx context.Context, name string) (reply, error) {
 	if !okBody {
 		return fail(400, msgMalformed), nil
 	}
+	if err := validKeyOrg(sess.OrgID); err != nil {
+		return fail(400, "Invalid org id: "+err.Error()), nil
+	}
 	now := s.Now()
 	keyID := s.Keys.NewKeyID(sess.OrgID, name)
 	hashed := query(ctx, "hashed") != ""
@@ -130,6 +143,17 @@ func (s *Server) importKey(ctx context.Context, name string) (reply, error) {
 		return fail(400, msgCreateFailed), nil
 	}
 	return s.storeAs(ctx, keyID, hashed, sess, "added", !suppress)
+}
+
+// validKeyOrg checks the org_id of a new key by the rule the org key
+// operations apply to org IDs: the org_id starts the key ID, so control
+// bytes or a huge org_id would make a key no client can present, or one the
+// embedded store cannot hold (bolt keys end at 32 KiB). No org is fine.
+func validKeyOrg(org string) error {
+	if org == "" {
+		return nil
+	}
+	return filestore.ValidID(org)
 }
 
 // prepareForSave runs the per-API steps of a key write: trial expiry from
