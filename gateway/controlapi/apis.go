@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"sort"
 	"strings"
 
@@ -16,20 +15,6 @@ import (
 
 // msgDashboardAPIs refuses definition writes on a Dashboard-managed node.
 const msgDashboardAPIs = "Due to enabled use_db_app_configs, please use the Dashboard API"
-
-// rawBody returns the buffered request body.
-func rawBody(ctx context.Context) []byte {
-	r := requestOf(ctx)
-	if r == nil || r.GetBody == nil {
-		return nil
-	}
-	b, err := r.GetBody()
-	if err != nil {
-		return nil
-	}
-	data, _ := io.ReadAll(b)
-	return data
-}
 
 // ListApis returns every stored definition, sorted by api_id.
 func (s *Server) ListApis(ctx context.Context, _ gen.ListApisRequestObject) (gen.ListApisResponseObject, error) {

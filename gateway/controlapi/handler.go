@@ -43,6 +43,32 @@ func requestOf(ctx context.Context) *http.Request {
 	return r
 }
 
+// rawBody returns the buffered request body (nil when there is none).
+func rawBody(ctx context.Context) []byte {
+	r := requestOf(ctx)
+	if r == nil || r.GetBody == nil {
+		return nil
+	}
+	b, err := r.GetBody()
+	if err != nil {
+		return nil
+	}
+	data, _ := io.ReadAll(b)
+	return data
+}
+
+// decodeBody reads the buffered request body as a T; false when there is
+// no body or it does not decode. (The handler has already checked that the
+// body is exactly one JSON object.)
+func decodeBody[T any](ctx context.Context) (T, bool) {
+	var v T
+	body := rawBody(ctx)
+	if len(body) == 0 {
+		return v, false
+	}
+	return v, json.Unmarshal(body, &v) == nil
+}
+
 // Handler serves the control API: the secret check, routing, body limit and
 // OpenAPI validation, then the generated strict handler.
 type Handler struct {

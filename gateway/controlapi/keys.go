@@ -2,7 +2,6 @@ package controlapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -22,19 +21,8 @@ const (
 
 // decodeSession reads the buffered request body as a session.
 func decodeSession(ctx context.Context) (*session.State, bool) {
-	var s session.State
-	r := requestOf(ctx)
-	if r == nil || r.ContentLength == 0 {
-		return nil, false
-	}
-	body, err := r.GetBody()
-	if err != nil {
-		return nil, false
-	}
-	if err := json.NewDecoder(body).Decode(&s); err != nil {
-		return nil, false
-	}
-	return &s, true
+	s, ok := decodeBody[session.State](ctx)
+	return &s, ok
 }
 
 func query(ctx context.Context, name string) string {

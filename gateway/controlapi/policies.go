@@ -2,25 +2,11 @@ package controlapi
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/tollgate/tollgate/gateway/filestore"
 	"github.com/tollgate/tollgate/gateway/policy"
 	"github.com/tollgate/tollgate/gen"
 )
-
-func decodePolicy(ctx context.Context) (policy.Policy, bool) {
-	var p policy.Policy
-	r := requestOf(ctx)
-	if r == nil || r.ContentLength == 0 {
-		return p, false
-	}
-	body, err := r.GetBody()
-	if err != nil {
-		return p, false
-	}
-	return p, json.NewDecoder(body).Decode(&p) == nil
-}
 
 // ListPolicies returns every policy (sorted by ID).
 func (s *Server) ListPolicies(ctx context.Context, _ gen.ListPoliciesRequestObject) (gen.ListPoliciesResponseObject, error) {
@@ -39,37 +25,35 @@ func (s *Server) GetPolicy(ctx context.Context, req gen.GetPolicyRequestObject) 
 // AddPolicy writes a new (or replaces an existing) policy file. Unlike
 // Tyk, which writes ".json" for an empty ID, the ID must be a usable name.
 func (s *Server) AddPolicy(ctx context.Context, _ gen.AddPolicyRequestObject) (gen.AddPolicyResponseObject, error) {
-	p, okBody := decodePolicy(ctx)
+	p, okBody := decodeBody[policy.Policy](ctx)
 	if !okBody {
 		return fail(400, msgMalformed), nil
 	}
-	if err := filestore.ValidID(p.ID); err != nil {
-		return fail(400, "Invalid policy id: "+err.Error()), nil
-	}
-	if err := s.Policies.Save(p); err != nil {
-		s.Log.Error("writing policy", "id", p.ID, "error", err)
-		return fail(500, "Failed to create file!"), nil
-	}
-	return modified(p.ID, "added", ""), nil
+	return s.savePolicy(p, "added"), nil
 }
 
 // UpdatePolicy replaces a policy; the body's id must match the path.
 func (s *Server) UpdatePolicy(ctx context.Context, req gen.UpdatePolicyRequestObject) (gen.UpdatePolicyResponseObject, error) {
-	p, okBody := decodePolicy(ctx)
+	p, okBody := decodeBody[policy.Policy](ctx)
 	if !okBody {
 		return fail(400, msgMalformed), nil
 	}
 	if p.ID != req.PolID {
 		return fail(400, "Request ID does not match that in policy! For Update operations these must match."), nil
 	}
+	return s.savePolicy(p, "modified"), nil
+}
+
+// savePolicy checks the ID and writes the policy file.
+func (s *Server) savePolicy(p policy.Policy, action string) reply {
 	if err := filestore.ValidID(p.ID); err != nil {
-		return fail(400, "Invalid policy id: "+err.Error()), nil
+		return fail(400, "Invalid policy id: "+err.Error())
 	}
 	if err := s.Policies.Save(p); err != nil {
 		s.Log.Error("writing policy", "id", p.ID, "error", err)
-		return fail(500, "Failed to create file!"), nil
+		return fail(500, "Failed to create file!")
 	}
-	return modified(p.ID, "modified", ""), nil
+	return modified(p.ID, action, "")
 }
 
 // DeletePolicy removes a policy file. A missing policy is a 404 (Tyk says
