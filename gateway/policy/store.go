@@ -61,6 +61,14 @@ func (s *Store) read() (map[string]Policy, map[string]string, []LoadError, error
 		if err := json.Unmarshal(data, &byID); err != nil {
 			problems = append(problems, LoadError{s.RecordFile, "not a JSON object of policies: " + err.Error()})
 		}
+		// The map key is the policy's ID; fill it in so GET and listings
+		// show it (Tyk leaves it empty and then cannot GET the policy).
+		for k, p := range byID {
+			if p.ID == "" {
+				p.ID = k
+				byID[k] = p
+			}
+		}
 		return byID, files, problems, nil
 	}
 	list, err := filestore.ReadDir(s.Dir, nil)
