@@ -16,9 +16,13 @@ import (
 	"github.com/tollgate/tollgate/gateway/apidef"
 	"github.com/tollgate/tollgate/gateway/config"
 	"github.com/tollgate/tollgate/gateway/controlapi"
+	"github.com/tollgate/tollgate/gateway/dataplane"
 	"github.com/tollgate/tollgate/gateway/keys"
 	"github.com/tollgate/tollgate/gateway/policy"
+	"github.com/tollgate/tollgate/gateway/proxy"
 	"github.com/tollgate/tollgate/gateway/storage"
+	"github.com/tollgate/tollgate/middleware"
+	"github.com/tollgate/tollgate/middleware/chain"
 )
 
 // Gateway is one running node.
@@ -31,6 +35,8 @@ type Gateway struct {
 	Keys     *keys.Store
 
 	reloads *reloader
+	plane   *dataplane.Plane
+	env     *chain.Env
 }
 
 // New opens the store and loads definitions and policies.
@@ -48,6 +54,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, e
 			HashKeyFunctionFallback:     cfg.HashKeyFunctionFallback,
 			DisableKeyActionsByUsername: cfg.DisableKeyActionsByUsername,
 		}},
+	}
+	if err := g.newDataPlane(); err != nil {
+		st.Close()
+		return nil, err
 	}
 	g.reloads = newReloader(g.load, log)
 	if err := g.load(); err != nil {
@@ -86,7 +96,43 @@ func (g *Gateway) load() error {
 			g.Log.Warn("API loaded but not routed", "api_id", a.Def.APIID, "file", a.File, "reason", why)
 		}
 	}
-	g.Log.Info("definitions loaded", "apis", len(g.APIs.List()), "policies", len(g.Policies.List()))
+	apis := g.APIs.List()
+	// The data plane sees the policies as they are at this reload.
+	snapshot := g.Policies.Snapshot()
+	env := *g.env
+	env.Policies = func(id string) (policy.Policy, bool) { p, ok := snapshot[id]; return p, ok }
+	for _, p := range g.plane.Load(apis, &env) {
+		g.Log.Error("API not served", "api_id", p.APIID, "reason", p.Reason)
+	}
+	g.Log.Info("definitions loaded", "apis", len(apis), "policies", len(snapshot))
+	return nil
+}
+
+// newDataPlane wires the data plane: error templates, the shared upstream
+// pool, the stage environment and the pipeline blueprint.
+func (g *Gateway) newDataPlane() error {
+	c := g.Config
+	errs, err := chain.NewErrorWriter(c.TemplatePath)
+	if err != nil {
+		return fmt.Errorf("error templates: %w", err)
+	}
+	errs.HideGenerator, errs.CloseConnections = c.HideGeneratorHeader, c.CloseConnections
+	g.env = &chain.Env{Config: c, Store: g.Store, Keys: g.Keys, Log: g.Log, Now: time.Now,
+		Policies: g.Policies.Lookup()}
+	g.plane = dataplane.New(dataplane.Options{
+		Env:       g.env,
+		Blueprint: middleware.Blueprint(),
+		Errors:    errs,
+		Transport: proxy.NewTransport(proxy.TransportOptions{
+			MaxIdleConns: c.MaxIdleConns, MaxIdleConnsPerHost: c.MaxIdleConnsPerHost,
+			CloseConnections: c.ProxyCloseConnections, ResponseTimeout: c.ProxyTimeout(),
+			InsecureSkipVerify: c.ProxySSLInsecureSkipVerify,
+		}),
+		Sessions: &dataplane.SessionWriter{Keys: g.Keys, Log: g.Log, Now: time.Now, Rules: keys.LifetimeRules{
+			GlobalSeconds: c.GlobalSessionLifetime, Force: c.ForceGlobalSessionLifetime,
+			RespectExpiry: c.SessionLifetimeRespectsKeyExpiration,
+		}},
+	})
 	return nil
 }
 
@@ -173,11 +219,11 @@ func (g *Gateway) servers(control http.Handler) []*http.Server {
 	health := "/" + c.HealthCheckEndpointName
 	if addr := c.ControlAPIAddr(); addr != "" {
 		return []*http.Server{
-			mk(c.ListenAddr(), dataPlane{}),
+			mk(c.ListenAddr(), g.plane),
 			mk(addr, hostOnly(c.ControlAPIHostname, control)),
 		}
 	}
-	return []*http.Server{mk(c.ListenAddr(), &shared{control: hostOnly(c.ControlAPIHostname, control), health: health, data: dataPlane{}})}
+	return []*http.Server{mk(c.ListenAddr(), &shared{control: hostOnly(c.ControlAPIHostname, control), health: health, data: g.plane})}
 }
 
 // shared sends /tyk/ and the health path to the control API and everything
@@ -188,22 +234,11 @@ type shared struct {
 }
 
 func (s *shared) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	if p == "/tyk" || len(p) >= 5 && p[:5] == "/tyk/" || p == s.health || p == s.health+"/" {
+	if dataplane.IsControlPath(r.URL.Path, s.health) {
 		s.control.ServeHTTP(w, r)
 		return
 	}
 	s.data.ServeHTTP(w, r)
-}
-
-// dataPlane answers every request with Tyk's "no API here" reply until the
-// proxy lands (issue 3).
-type dataPlane struct{}
-
-func (dataPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusNotFound)
-	_, _ = w.Write([]byte("Not Found"))
 }
 
 // hostOnly restricts h to one Host when host is set (control_api_hostname).

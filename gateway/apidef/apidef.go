@@ -33,24 +33,77 @@ type Definition struct {
 	BlacklistedIPs       []string          `json:"blacklisted_ips"`
 	Expiration           string            `json:"expiration"`
 	Domain               string            `json:"domain"`
+	DomainDisabled       bool              `json:"domain_disabled"`
+
+	// Authentication.
+	UseStandardAuth        bool                  `json:"use_standard_auth"`
+	UseBasicAuth           bool                  `json:"use_basic_auth"`
+	BasicAuth              BasicAuthMeta         `json:"basic_auth"`
+	Auth                   AuthConfig            `json:"auth"` // deprecated form of auth_configs.authToken
+	AuthConfigs            map[string]AuthConfig `json:"auth_configs"`
+	BaseIdentityProvidedBy string                `json:"base_identity_provided_by"`
+	StripAuthData          bool                  `json:"strip_auth_data"`
+	EnableJWT              bool                  `json:"enable_jwt"`
+	UseOAuth2              bool                  `json:"use_oauth2"`
+	EnableSignature        bool                  `json:"enable_signature_checking"`
+	UseMutualTLSAuth       bool                  `json:"use_mutual_tls_auth"`
+	UseOpenID              bool                  `json:"use_openid"`
+	CustomPluginAuth       bool                  `json:"custom_plugin_auth_enabled"`
+	EnableCoprocessAuth    bool                  `json:"enable_coprocess_auth"`
+
+	// Limits.
+	GlobalRateLimit  GlobalRateLimit `json:"global_rate_limit"`
+	DisableRateLimit bool            `json:"disable_rate_limit"`
+	DisableQuota     bool            `json:"disable_quota"`
+}
+
+// AuthConfig says where a credential is read from.
+type AuthConfig struct {
+	AuthHeaderName string `json:"auth_header_name"`
+	UseParam       bool   `json:"use_param"`
+	ParamName      string `json:"param_name"`
+	UseCookie      bool   `json:"use_cookie"`
+	CookieName     string `json:"cookie_name"`
+	DisableHeader  bool   `json:"disable_header"`
+	UseCertificate bool   `json:"use_certificate"`
+}
+
+// BasicAuthMeta tunes basic authentication.
+type BasicAuthMeta struct {
+	DisableCaching bool `json:"disable_caching"`
+	CacheTTL       int  `json:"cache_ttl"`
+}
+
+// GlobalRateLimit limits all requests to an API, keyless ones included.
+type GlobalRateLimit struct {
+	Rate     float64 `json:"rate"`
+	Per      float64 `json:"per"`
+	Disabled bool    `json:"disabled"`
 }
 
 // Proxy is where and how requests are forwarded.
 type Proxy struct {
-	ListenPath      string `json:"listen_path"`
-	TargetURL       string `json:"target_url"`
-	StripListenPath bool   `json:"strip_listen_path"`
+	ListenPath          string   `json:"listen_path"`
+	TargetURL           string   `json:"target_url"`
+	StripListenPath     bool     `json:"strip_listen_path"`
+	PreserveHostHeader  bool     `json:"preserve_host_header"`
+	DisableStripSlash   bool     `json:"disable_strip_slash"`
+	EnableLoadBalancing bool     `json:"enable_load_balancing"`
+	Targets             []string `json:"target_list"`
 }
 
 // VersionDefinition configures base/child versioning and where the version
 // name is read from.
 type VersionDefinition struct {
-	Enabled  bool              `json:"enabled"`
-	Name     string            `json:"name"`
-	Default  string            `json:"default"`
-	Location string            `json:"location"`
-	Key      string            `json:"key"`
-	Versions map[string]string `json:"versions"`
+	Enabled             bool              `json:"enabled"`
+	Name                string            `json:"name"`
+	Default             string            `json:"default"`
+	Location            string            `json:"location"`
+	Key                 string            `json:"key"`
+	StripPath           bool              `json:"strip_path"`
+	StripVersioningData bool              `json:"strip_versioning_data"`
+	FallbackToDefault   bool              `json:"fallback_to_default"`
+	Versions            map[string]string `json:"versions"`
 }
 
 // VersionData lists the versions of a classic definition.
@@ -62,8 +115,86 @@ type VersionData struct {
 
 // VersionInfo is one version's entry.
 type VersionInfo struct {
-	Name    string `json:"name"`
-	Expires string `json:"expires"`
+	Name               string       `json:"name"`
+	Expires            string       `json:"expires"`
+	Paths              LegacyPaths  `json:"paths"`
+	UseExtendedPaths   bool         `json:"use_extended_paths"`
+	ExtendedPaths      ExtendedPath `json:"extended_paths"`
+	OverrideTarget     string       `json:"override_target"`
+	GlobalSizeLimit    int64        `json:"global_size_limit"`
+	IgnoreEndpointCase bool         `json:"ignore_endpoint_case"`
+}
+
+// LegacyPaths are plain path lists, used when use_extended_paths is off.
+type LegacyPaths struct {
+	Ignored   []string `json:"ignored"`
+	WhiteList []string `json:"white_list"`
+	BlackList []string `json:"black_list"`
+}
+
+// ExtendedPath holds the per-path rules of a version.
+type ExtendedPath struct {
+	Ignored      []EndpointMeta `json:"ignored"`
+	WhiteList    []EndpointMeta `json:"white_list"`
+	BlackList    []EndpointMeta `json:"black_list"`
+	MockResponse []MockResponse `json:"mock_response"`
+	HardTimeouts []HardTimeout  `json:"hard_timeouts"`
+	SizeLimit    []SizeLimit    `json:"size_limits"`
+	ValidateJSON []ValidateJSON `json:"validate_json"`
+	Internal     []EndpointMeta `json:"internal"`
+}
+
+// EndpointMeta matches a path (an unanchored regex) and a method.
+type EndpointMeta struct {
+	Path          string                        `json:"path"`
+	Method        string                        `json:"method"`
+	IgnoreCase    bool                          `json:"ignore_case"`
+	Disabled      bool                          `json:"disabled"`
+	MethodActions map[string]EndpointMethodMeta `json:"method_actions"`
+}
+
+// EndpointMethodMeta is the legacy per-method action of a path entry.
+type EndpointMethodMeta struct {
+	Action  string            `json:"action"`
+	Code    int               `json:"code"`
+	Data    string            `json:"data"`
+	Headers map[string]string `json:"headers"`
+}
+
+// MockResponse answers a path without calling the upstream.
+type MockResponse struct {
+	Path       string            `json:"path"`
+	Method     string            `json:"method"`
+	IgnoreCase bool              `json:"ignore_case"`
+	Disabled   bool              `json:"disabled"`
+	Code       int               `json:"code"`
+	Body       string            `json:"body"`
+	Headers    map[string]string `json:"headers"`
+}
+
+// HardTimeout bounds the upstream call for a path (seconds).
+type HardTimeout struct {
+	Path     string `json:"path"`
+	Method   string `json:"method"`
+	Disabled bool   `json:"disabled"`
+	TimeOut  int    `json:"timeout"`
+}
+
+// SizeLimit caps the request body for a path (bytes).
+type SizeLimit struct {
+	Path      string `json:"path"`
+	Method    string `json:"method"`
+	Disabled  bool   `json:"disabled"`
+	SizeLimit int64  `json:"size_limit"`
+}
+
+// ValidateJSON checks a request body against a JSON schema.
+type ValidateJSON struct {
+	Path              string         `json:"path"`
+	Method            string         `json:"method"`
+	Disabled          bool           `json:"disabled"`
+	Schema            map[string]any `json:"schema"`
+	ErrorResponseCode int            `json:"error_response_code"`
 }
 
 // Parse decodes a definition document.

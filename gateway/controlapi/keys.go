@@ -416,35 +416,18 @@ func (s *Server) hashPassword(sess *session.State, storedHash string) error {
 	return nil
 }
 
-// lifetime is how long the store keeps a key: the global lifetime when
-// forced, else the key's own, else the largest of its APIs'; with "respect
-// key expiration" it stretches to the key's expiry.
+// lifetime is how long the store keeps a key written through the control
+// API: the largest lifetime over the APIs the key may use.
 func (s *Server) lifetime(sess *session.State) time.Duration {
-	var secs int64
-	respect := s.Settings.LifetimeRespectsExpiry
-	switch {
-	case s.Settings.ForceGlobalLifetime:
-		secs = s.Settings.GlobalSessionLifetime
-	case sess.SessionLifetime > 0:
-		secs = sess.SessionLifetime
-	default:
-		for apiID := range sess.AccessRights {
-			if api, ok := s.APIs.Get(apiID); ok {
-				secs = max(secs, api.Def.SessionLifetime)
-				respect = respect || api.Def.RespectKeyExpiration
-			}
+	var apis []keys.APILifetime
+	for apiID := range sess.AccessRights {
+		if api, ok := s.APIs.Get(apiID); ok {
+			apis = append(apis, keys.APILifetime{Seconds: api.Def.SessionLifetime, RespectExpiry: api.Def.RespectKeyExpiration})
 		}
 	}
-	if secs <= 0 {
-		return 0
+	rules := keys.LifetimeRules{
+		GlobalSeconds: s.Settings.GlobalSessionLifetime, Force: s.Settings.ForceGlobalLifetime,
+		RespectExpiry: s.Settings.LifetimeRespectsExpiry,
 	}
-	if respect {
-		if sess.Expires <= 0 {
-			return 0
-		}
-		if left := sess.Expires - s.Now().Unix(); left > secs {
-			secs = left
-		}
-	}
-	return time.Duration(secs) * time.Second
+	return rules.For(sess, apis, s.Now())
 }

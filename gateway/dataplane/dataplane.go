@@ -1,0 +1,133 @@
+// Package dataplane serves API traffic: it builds each API's chain from
+// its definition when definitions load, keeps the routing table, and swaps
+// in a new table atomically on reload.
+package dataplane
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/tollgate/tollgate/gateway/apidef"
+	"github.com/tollgate/tollgate/gateway/proxy"
+	"github.com/tollgate/tollgate/middleware/chain"
+)
+
+// Plane is the data-plane handler.
+type Plane struct {
+	current   atomic.Pointer[table]
+	transport http.RoundTripper
+	env       *chain.Env
+	blueprint chain.Blueprint
+	hooks     chain.Hooks
+	errors    *chain.ErrorWriter
+	sessions  chain.SessionSaver
+}
+
+// Options wire a Plane.
+type Options struct {
+	Env       *chain.Env
+	Blueprint chain.Blueprint
+	Hooks     chain.Hooks
+	Transport http.RoundTripper
+	Errors    *chain.ErrorWriter
+	Sessions  chain.SessionSaver
+}
+
+// New returns a Plane with an empty table.
+func New(o Options) *Plane {
+	p := &Plane{transport: o.Transport, env: o.Env, blueprint: o.Blueprint, hooks: o.Hooks, errors: o.Errors, sessions: o.Sessions}
+	p.current.Store(newTable(nil, false, nil))
+	return p
+}
+
+// LoadError is an API that could not be built, and why.
+type LoadError struct {
+	APIID  string
+	Reason string
+}
+
+// Load builds chains for every definition with env (one env per load: it
+// carries that load's policy snapshot) and swaps the new table in. APIs
+// that fail to build are reported and left out; the rest serve.
+func (p *Plane) Load(apis []apidef.API, env *chain.Env) []LoadError {
+	p.env = env
+	var routes []route
+	var problems []LoadError
+	byID := make(map[string]*chain.API, len(apis))
+	strict := p.env.Config != nil && p.env.Config.HttpServerOptions.EnableStrictRoutes
+	for i := range apis {
+		def := &apis[i].Def
+		if why := def.RouteProblem(); why != "" {
+			problems = append(problems, LoadError{def.APIID, why})
+			continue
+		}
+		a, err := p.build(def)
+		if err != nil {
+			problems = append(problems, LoadError{def.APIID, err.Error()})
+			continue
+		}
+		byID[def.APIID] = a
+		if def.Internal {
+			continue
+		}
+		domain := ""
+		if p.env.Config != nil && p.env.Config.EnableCustomDomains && !def.DomainDisabled {
+			domain = def.Domain
+		}
+		routes = append(routes,
+			route{domain: domain, prefix: def.Proxy.ListenPath, api: a},
+			route{domain: domain, prefix: "/" + def.APIID + "/", api: a})
+	}
+	p.current.Store(newTable(routes, strict, byID))
+	return problems
+}
+
+func (p *Plane) build(def *apidef.Definition) (a *chain.API, err error) {
+	defer func() {
+		if r := recover(); r != nil { // one bad definition must not stop the others
+			err = fmt.Errorf("building the chain panicked: %v", r)
+		}
+	}()
+	stages, err := p.blueprint.Build(def, p.env, p.hooks)
+	if err != nil {
+		return nil, err
+	}
+	respond, err := chain.BuildResponse(p.hooks.Response, def, p.env)
+	if err != nil {
+		return nil, err
+	}
+	up, err := proxy.New(def, p.transport, p.errors, respond)
+	if err != nil {
+		return nil, err
+	}
+	return &chain.API{Def: *def, Stages: stages, ResponseStages: respond, Upstream: up, Errors: p.errors, Sessions: p.sessions}, nil
+}
+
+// API returns a loaded API by ID.
+func (p *Plane) API(id string) (*chain.API, bool) {
+	a, ok := p.current.Load().apis[id]
+	return a, ok
+}
+
+// ServeHTTP routes a request to its API, or answers Tyk's plain 404.
+func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if a := p.current.Load().match(r); a != nil {
+		a.ServeHTTP(w, r)
+		return
+	}
+	notFound(w)
+}
+
+func notFound(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte("Not Found"))
+}
+
+// IsControlPath reports whether a path belongs to the control API when it
+// shares the listener.
+func IsControlPath(path, health string) bool {
+	return path == "/tyk" || strings.HasPrefix(path, "/tyk/") || path == health || path == health+"/"
+}

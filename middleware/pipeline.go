@@ -1,0 +1,36 @@
+// Package middleware assembles the built-in request stages, in Tyk 5.4.0's
+// order, with the plugin hook slots between them. Each stage lives in its
+// own package and decides at load time whether it applies to an API.
+package middleware
+
+import (
+	"github.com/tollgate/tollgate/middleware/access"
+	"github.com/tollgate/tollgate/middleware/auth"
+	"github.com/tollgate/tollgate/middleware/chain"
+)
+
+// Blueprint is the request pipeline every API is built from.
+func Blueprint() chain.Blueprint {
+	return chain.Blueprint{
+		// 1. version check: versions, mock replies, expiry, path status
+
+		// 2. pre hooks
+		{Slot: chain.SlotPre},
+
+		// 3. IP allow and block lists, org quotas, request size
+
+		// 4. authentication; custom auth hooks run before token auth
+		{Slot: chain.SlotAuth},
+		{Factory: auth.NewToken},
+
+		// 5. post-auth hooks, then checks on the key
+		{Slot: chain.SlotPostKeyAuth},
+		{Factory: access.NewKeyExpired},
+		{Factory: access.NewRights},
+
+		// 6. key rate limit and quota, API rate limit, JSON validation
+
+		// 7. post hooks, then the upstream
+		{Slot: chain.SlotPost},
+	}
+}
