@@ -20,11 +20,13 @@ func Blueprint() chain.Blueprint {
 		// 3. IP allow and block lists, org quotas, request size
 
 		// 4. authentication; custom auth hooks run before token auth
+		{Factory: auth.NewBasic},
 		{Slot: chain.SlotAuth},
 		{Factory: auth.NewToken},
 
 		// 5. post-auth hooks, then checks on the key
 		{Slot: chain.SlotPostKeyAuth},
+		{Factory: auth.NewStripAuth},
 		{Factory: access.NewKeyExpired},
 		{Factory: access.NewRights},
 

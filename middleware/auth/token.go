@@ -70,10 +70,20 @@ func (t *Token) ProcessRequest(w http.ResponseWriter, r *http.Request, req *chai
 	if len(token) <= t.minLength {
 		return chain.Fail(http.StatusForbidden, MsgDisallowed)
 	}
-	if err := Load(r, req, t.env, token); err != nil {
-		return err
+	return keepIdentity(req, t.identity, func() error { return Load(r, req, t.env, token) })
+}
+
+// keepIdentity runs an auth check; when this method does not provide the
+// identity (base_identity_provided_by names another one) and a session is
+// already set, the earlier session stays on the request.
+func keepIdentity(req *chain.Request, identity bool, check func() error) error {
+	if identity || req.Session == nil {
+		return check()
 	}
-	return nil
+	sess, stored, token := req.Session, req.StoredKey, req.Token
+	err := check()
+	req.Session, req.StoredKey, req.Token = sess, stored, token
+	return err
 }
 
 // extract reads the token: header, then query parameter, then cookie, each
