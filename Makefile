@@ -20,12 +20,16 @@ check-generated: generate
 build:
 	$(GO) build -o $(BIN) ./gateway/cmd/tollgate
 
-## run: start the gateway on the embedded store with the example API and policy
+## run: start the gateway on the embedded store with the example API and
+## policy, and the example echo upstream on 127.0.0.1:8000 behind it
 run: build
 	@mkdir -p $(RUN_DIR)
 	@cp -rn examples/run/apps examples/run/policies $(RUN_DIR)/ 2>/dev/null || true
+	$(GO) build -o bin/echo ./examples/echo
 	@echo "Control API: http://127.0.0.1:8080/tyk/  secret: tollgate-dev-secret  (data in $(RUN_DIR)/)"
-	cd $(RUN_DIR) && ../$(BIN) --conf ../examples/run/tyk.conf
+	@echo "Example API: http://127.0.0.1:8080/example/  (upstream: echo on 127.0.0.1:8000)"
+	@bin/echo -addr 127.0.0.1:8000 & echo_pid=$$!; trap 'kill $$echo_pid 2>/dev/null' EXIT INT TERM; \
+		cd $(RUN_DIR) && ../$(BIN) --conf ../examples/run/tyk.conf
 
 ## test: everything CI checks (needs redis-server on PATH for the Redis suites)
 test: check-generated lint unit fuzz
