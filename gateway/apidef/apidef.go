@@ -61,6 +61,8 @@ type Definition struct {
 	// load, never read from a definition file).
 	BundleDir string `json:"-"`
 
+	EnableBatchRequestSupport bool `json:"enable_batch_request_support"`
+
 	// Limits.
 	GlobalRateLimit  GlobalRateLimit `json:"global_rate_limit"`
 	DisableRateLimit bool            `json:"disable_rate_limit"`

@@ -5,9 +5,12 @@ package dataplane
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tollgate/tollgate/gateway/apidef"
 	"github.com/tollgate/tollgate/gateway/proxy"
@@ -25,6 +28,7 @@ type Plane struct {
 	sessions  chain.SessionSaver
 	prepare   []Preparer
 	problems  atomic.Pointer[[]LoadError]
+	client    *http.Client // batch sub-requests to this gateway
 }
 
 // Preparer runs on a definition before its chain is built, e.g. to fetch
@@ -45,7 +49,7 @@ type Options struct {
 // New returns a Plane with an empty table.
 func New(o Options) *Plane {
 	p := &Plane{transport: o.Transport, env: o.Env, blueprint: o.Blueprint, hooks: o.Hooks, errors: o.Errors,
-		sessions: o.Sessions, prepare: o.Prepare}
+		sessions: o.Sessions, prepare: o.Prepare, client: &http.Client{Timeout: 60 * time.Second}}
 	p.current.Store(newTable(nil, false, nil))
 	return p
 }
@@ -85,8 +89,13 @@ func (p *Plane) Load(apis []apidef.API, env *chain.Env) []LoadError {
 			domain = def.Domain
 		}
 		routes = append(routes,
-			route{domain: domain, prefix: def.Proxy.ListenPath, api: a},
-			route{domain: domain, prefix: "/" + def.APIID + "/", api: a})
+			route{domain: domain, prefix: def.Proxy.ListenPath, handler: a},
+			route{domain: domain, prefix: "/" + def.APIID + "/", handler: a})
+		if def.EnableBatchRequestSupport {
+			routes = append(routes, route{domain: domain, exact: true,
+				prefix:  strings.TrimSuffix(def.Proxy.ListenPath, "/") + "/tyk/batch/",
+				handler: newBatch(p.selfAddr(), def.Proxy.ListenPath, p.client)})
+		}
 	}
 	p.current.Store(newTable(routes, strict, byID))
 	p.problems.Store(&problems)
@@ -127,6 +136,19 @@ func (p *Plane) build(def *apidef.Definition) (a *chain.API, err error) {
 	return &chain.API{Def: *def, Stages: stages, ResponseStages: respond, Upstream: up, Errors: p.errors, Sessions: p.sessions}, nil
 }
 
+// selfAddr is where batch sub-requests reach this gateway.
+func (p *Plane) selfAddr() string {
+	c := p.env.Config
+	if c == nil {
+		return "127.0.0.1:8080"
+	}
+	host := c.ListenAddress
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.ListenPort))
+}
+
 // API returns a loaded API by ID.
 func (p *Plane) API(id string) (*chain.API, bool) {
 	a, ok := p.current.Load().apis[id]
@@ -135,8 +157,8 @@ func (p *Plane) API(id string) (*chain.API, bool) {
 
 // ServeHTTP routes a request to its API, or answers Tyk's plain 404.
 func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if a := p.current.Load().match(r); a != nil {
-		a.ServeHTTP(w, r)
+	if h := p.current.Load().match(r); h != nil {
+		h.ServeHTTP(w, r)
 		return
 	}
 	notFound(w)

@@ -9,12 +9,14 @@ import (
 	"github.com/tollgate/tollgate/middleware/chain"
 )
 
-// route sends requests whose path starts with prefix (and, when domain is
-// set, whose host is domain) to an API.
+// route sends requests whose path starts with prefix (or, when exact, is
+// prefix) and, when domain is set, whose host is domain, to a handler: an
+// API's chain, or a per-API endpoint such as batch.
 type route struct {
-	domain string
-	prefix string
-	api    *chain.API
+	domain  string
+	prefix  string
+	exact   bool
+	handler http.Handler
 }
 
 // table is an immutable routing table; a reload builds a new one and swaps
@@ -37,8 +39,8 @@ func newTable(routes []route, strict bool, apis map[string]*chain.API) *table {
 	return &table{routes: routes, strict: strict, apis: apis}
 }
 
-// match finds the API for a request.
-func (t *table) match(r *http.Request) *chain.API {
+// match finds the handler for a request.
+func (t *table) match(r *http.Request) http.Handler {
 	path := r.URL.Path
 	host := ""
 	for i := range t.routes {
@@ -51,13 +53,13 @@ func (t *table) match(r *http.Request) *chain.API {
 				continue
 			}
 		}
-		if !strings.HasPrefix(path, rt.prefix) {
+		if !strings.HasPrefix(path, rt.prefix) || rt.exact && len(path) != len(rt.prefix) {
 			continue
 		}
 		if t.strict && !strings.HasSuffix(rt.prefix, "/") && len(path) > len(rt.prefix) && path[len(rt.prefix)] != '/' {
 			continue
 		}
-		return rt.api
+		return rt.handler
 	}
 	return nil
 }
