@@ -5,13 +5,28 @@ BIN     := bin/tollgate
 RUN_DIR := .run
 FUZZTIME ?= 10s
 
-.PHONY: all generate check-generated build run test unit fuzz bench lint
+.PHONY: all generate generate-openapi generate-proto check-generated build run test unit fuzz bench load lint
 
 all: build
 
-## generate: rewrite gen/ from openapi/gateway.yml
-generate:
+## generate: rewrite gen/ from openapi/gateway.yml, and the plugin protocol
+## code under plugins/proto when protoc is installed (CI does not need it)
+generate: generate-openapi
+	@if command -v protoc >/dev/null 2>&1; then $(MAKE) --no-print-directory generate-proto; \
+	else echo "protoc not found: plugins/proto not regenerated (apt-get install protobuf-compiler)"; fi
+
+generate-openapi:
 	$(GO) tool oapi-codegen -config openapi/oapi-codegen.yml openapi/gateway.yml
+
+## generate-proto: rewrite the Go code of plugins/proto/*.proto (needs
+## protoc; the Go generators are pinned as tools in go.mod)
+generate-proto:
+	protoc -I plugins/proto \
+		--plugin=protoc-gen-go=$$($(GO) tool -n protoc-gen-go) \
+		--plugin=protoc-gen-go-grpc=$$($(GO) tool -n protoc-gen-go-grpc) \
+		--go_out=. --go_opt=module=github.com/tollgate/tollgate \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/tollgate/tollgate \
+		plugins/proto/*.proto
 
 ## check-generated: fail when gen/ is stale
 check-generated: generate
@@ -40,9 +55,19 @@ unit:
 fuzz:
 	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzControlAPI$$' -fuzztime $(FUZZTIME) ./gateway/controlapi/
 
-## bench: control-API throughput (key create and get) on both stores, and store benchmarks
+## bench: control-API throughput (key create and get) on both stores, and store
+## benchmarks, the managed plugin pre-hook round trip; then the data-plane
+## load benchmark (see load)
 bench:
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./gateway/controlapi/ ./gateway/storage/...
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./gateway/controlapi/ ./gateway/storage/... ./plugins/managed/
+	$(GO) run ./gateway/cmd/loadbench $(LOADFLAGS)
+
+## load: data-plane load benchmark: wrk against the upstream, nginx and
+## tollgate (keyless, keyed, rate limit + quota on both stores), pinned with
+## taskset (needs: apt-get install -y nginx wrk redis-server util-linux).
+## Flags via LOADFLAGS, e.g. make load LOADFLAGS='-scenarios keyed -cpuprofile-scenario keyed'
+load:
+	$(GO) run ./gateway/cmd/loadbench $(LOADFLAGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -23,6 +23,10 @@ import (
 	"github.com/tollgate/tollgate/gateway/storage"
 	"github.com/tollgate/tollgate/middleware"
 	"github.com/tollgate/tollgate/middleware/chain"
+	"github.com/tollgate/tollgate/middleware/ratelimit"
+	"github.com/tollgate/tollgate/plugins/bundle"
+	"github.com/tollgate/tollgate/plugins/jsvm"
+	"github.com/tollgate/tollgate/plugins/loader"
 )
 
 // Gateway is one running node.
@@ -37,6 +41,8 @@ type Gateway struct {
 	reloads *reloader
 	plane   *dataplane.Plane
 	env     *chain.Env
+	rich    *loader.Loader // out-of-process plugins
+	limits  *ratelimit.Service
 }
 
 // New opens the store and loads definitions and policies.
@@ -55,13 +61,27 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Gateway, e
 			DisableKeyActionsByUsername: cfg.DisableKeyActionsByUsername,
 		}},
 	}
-	if err := g.newDataPlane(); err != nil {
+	if !cfg.LocalSessionCache.DisableCacheSessionState {
+		// The data plane reads sessions through a short-lived cache that
+		// every key write on this node invalidates (keys.SessionCache).
+		g.Keys.Cache = keys.NewSessionCache(keys.DefaultCacheTTL)
+	}
+	// Rate limits and quotas count in Redis with a Redis store, in process
+	// otherwise; the control API reads and resets quotas through the same
+	// service.
+	g.limits, err = ratelimit.New(ctx, st, g.Keys, ratelimit.Options{FailOpen: cfg.RateLimitFailOpen, Log: log})
+	if err != nil {
 		st.Close()
+		return nil, fmt.Errorf("rate limit counters: %w", err)
+	}
+	g.Keys.Counters = g.limits
+	if err := g.newDataPlane(); err != nil {
+		g.Close()
 		return nil, err
 	}
 	g.reloads = newReloader(g.load, log)
 	if err := g.load(); err != nil {
-		st.Close()
+		g.Close()
 		return nil, err
 	}
 	return g, nil
@@ -118,7 +138,7 @@ func (g *Gateway) newDataPlane() error {
 	}
 	errs.HideGenerator, errs.CloseConnections = c.HideGeneratorHeader, c.CloseConnections
 	g.env = &chain.Env{Config: c, Store: g.Store, Keys: g.Keys, Log: g.Log, Now: time.Now,
-		Policies: g.Policies.Lookup()}
+		Policies: g.Policies.Lookup(), Limits: g.limits}
 	g.plane = dataplane.New(dataplane.Options{
 		Env:       g.env,
 		Blueprint: middleware.Blueprint(),
@@ -141,13 +161,18 @@ func (g *Gateway) newDataPlane() error {
 // pluginHooks gathers the hook stages of the plugin runtimes (plugins/...):
 // each contributes factories per slot that decide per API whether they apply.
 func (g *Gateway) pluginHooks() chain.Hooks {
-	return chain.Hooks{Request: map[chain.Slot][]chain.Factory{}}
+	h := chain.Hooks{Request: map[chain.Slot][]chain.Factory{}}
+	g.rich = loader.New(g.Config, g.Log) // grpc and managed drivers
+	g.rich.Contribute(&h)
+	jsvm.AddHooks(&h) // otto (goja) driver
+	return h
 }
 
 // preparers run on each definition before its chain is built (plugin
 // bundles are fetched and unpacked here).
 func (g *Gateway) preparers() []dataplane.Preparer {
-	return nil
+	bundles := bundle.New(g.Config, g.Log)
+	return []dataplane.Preparer{func(def *apidef.Definition, _ *chain.Env) error { return bundles.Prepare(def) }}
 }
 
 // Reload queues a reload; with wait it returns when the reload has run.
@@ -168,7 +193,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	srv := &controlapi.Server{
 		Settings: g.controlSettings(), APIs: g.APIs, Policies: g.Policies, Keys: g.Keys,
-		Store: g.Store, Reloader: g, Log: g.Log,
+		Store: g.Store, Reloader: g, Log: g.Log, LoadStates: g,
 	}
 	control, err := srv.Handler(ctx)
 	if err != nil {
@@ -203,8 +228,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the store.
-func (g *Gateway) Close() error { return g.Store.Close() }
+// Close writes back in-process counters and releases the store.
+func (g *Gateway) Close() error {
+	if g.rich != nil {
+		g.rich.Close()
+	}
+	if g.limits != nil {
+		_ = g.limits.Close()
+	}
+	return g.Store.Close()
+}
 
 func (g *Gateway) controlSettings() controlapi.Settings {
 	c := g.Config

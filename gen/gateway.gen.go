@@ -24,6 +24,27 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for APILoadStateState.
+const (
+	Failed  APILoadStateState = "failed"
+	Loaded  APILoadStateState = "loaded"
+	Pending APILoadStateState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the APILoadStateState enum.
+func (e APILoadStateState) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case Loaded:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BooleanQueryParam.
 const (
 	BooleanQueryParamFalse BooleanQueryParam = "false"
@@ -510,6 +531,21 @@ type APILimit struct {
 	// ThrottleRetryLimit Retries of a rate-limited request before 429.
 	ThrottleRetryLimit *int64 `json:"throttle_retry_limit,omitempty"`
 }
+
+// APILoadState Whether the data plane serves an API, as of the last load of definitions (Tollgate addition).
+type APILoadState struct {
+	// ApiId The API ID.
+	ApiId *string `json:"api_id,omitempty"`
+
+	// Reason Why the last load left the API out; only with `failed`.
+	Reason *string `json:"reason,omitempty"`
+
+	// State `loaded` (served), `failed` (left out by the last load; see `reason`) or `pending` (stored, not loaded yet).
+	State *APILoadStateState `json:"state,omitempty"`
+}
+
+// APILoadStateState `loaded` (served), `failed` (left out by the last load; see `reason`) or `pending` (stored, not loaded yet).
+type APILoadStateState string
 
 // APIVersionMeta Summary of one version of an API.
 type APIVersionMeta struct {
@@ -2185,6 +2221,13 @@ type ClientInterface interface {
 	// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 	UpdateApi(ctx context.Context, apiID string, body UpdateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetApiStatus Tell whether an API is being served (Tollgate addition)
+	//
+	// Not part of Tyk's Gateway API. Reports what the last load of definitions did with this API. `loaded` means its listen path is served. `failed` means the load left it out, and `reason` says why, for example a plugin bundle that could not be fetched or whose checksum or signature did not verify; other APIs are not affected. `pending` means the definition is stored but no load has seen it yet (call `GET /tyk/reload`). An API that is neither stored nor served gives 404 `API not found`.
+	//
+	// Corresponds with GET /tyk/apis/{apiID}/status (the `GetApiStatus` operationId).
+	GetApiStatus(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListApiVersions List the versions of an API
 	//
 	// Returns the versions linked to a base API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
@@ -3039,6 +3082,23 @@ func (c *Client) UpdateApiWithBody(ctx context.Context, apiID string, contentTyp
 // Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 func (c *Client) UpdateApi(ctx context.Context, apiID string, body UpdateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateApiRequest(c.Server, apiID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetApiStatus Tell whether an API is being served (Tollgate addition)
+//
+// Not part of Tyk's Gateway API. Reports what the last load of definitions did with this API. `loaded` means its listen path is served. `failed` means the load left it out, and `reason` says why, for example a plugin bundle that could not be fetched or whose checksum or signature did not verify; other APIs are not affected. `pending` means the definition is stored but no load has seen it yet (call `GET /tyk/reload`). An API that is neither stored nor served gives 404 `API not found`.
+//
+// Corresponds with GET /tyk/apis/{apiID}/status (the `GetApiStatus` operationId).
+func (c *Client) GetApiStatus(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetApiStatusRequest(c.Server, apiID)
 	if err != nil {
 		return nil, err
 	}
@@ -5076,6 +5136,40 @@ func NewUpdateApiRequestWithBody(server string, apiID string, contentType string
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetApiStatusRequest constructs an http.Request for the GetApiStatus method
+func NewGetApiStatusRequest(server string, apiID string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "apiID", apiID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tyk/apis/%s/status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7260,6 +7354,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /tyk/apis/{apiID} (the `UpdateApi` operationId).
 	UpdateApiWithResponse(ctx context.Context, apiID string, body UpdateApiJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateApiResponse, error)
 
+	// GetApiStatusWithResponse Tell whether an API is being served (Tollgate addition)
+	//
+	// Not part of Tyk's Gateway API. Reports what the last load of definitions did with this API. `loaded` means its listen path is served. `failed` means the load left it out, and `reason` says why, for example a plugin bundle that could not be fetched or whose checksum or signature did not verify; other APIs are not affected. `pending` means the definition is stored but no load has seen it yet (call `GET /tyk/reload`). An API that is neither stored nor served gives 404 `API not found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tyk/apis/{apiID}/status (the `GetApiStatus` operationId).
+	GetApiStatusWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*GetApiStatusResponse, error)
+
 	// ListApiVersionsWithResponse List the versions of an API
 	//
 	// Returns the versions linked to a base API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
@@ -8483,6 +8586,54 @@ func (r UpdateApiResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateApiResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetApiStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *APILoadState
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ApiStatusMessage
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetApiStatusResponse) GetJSON200() *APILoadState {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetApiStatusResponse) GetJSON404() *ApiStatusMessage {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetApiStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetApiStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetApiStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetApiStatusResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10503,6 +10654,21 @@ func (c *ClientWithResponses) UpdateApiWithResponse(ctx context.Context, apiID s
 	return ParseUpdateApiResponse(rsp)
 }
 
+// GetApiStatusWithResponse Tell whether an API is being served (Tollgate addition)
+//
+// Not part of Tyk's Gateway API. Reports what the last load of definitions did with this API. `loaded` means its listen path is served. `failed` means the load left it out, and `reason` says why, for example a plugin bundle that could not be fetched or whose checksum or signature did not verify; other APIs are not affected. `pending` means the definition is stored but no load has seen it yet (call `GET /tyk/reload`). An API that is neither stored nor served gives 404 `API not found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tyk/apis/{apiID}/status (the `GetApiStatus` operationId).
+func (c *ClientWithResponses) GetApiStatusWithResponse(ctx context.Context, apiID string, reqEditors ...RequestEditorFn) (*GetApiStatusResponse, error) {
+	rsp, err := c.GetApiStatus(ctx, apiID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetApiStatusResponse(rsp)
+}
+
 // ListApiVersionsWithResponse List the versions of an API
 //
 // Returns the versions linked to a base API as `{"apis":[...]}`, optionally filtered by version name and by internal or external access.
@@ -11816,6 +11982,39 @@ func ParseUpdateApiResponse(rsp *http.Response) (*UpdateApiResponse, error) {
 	return response, nil
 }
 
+// ParseGetApiStatusResponse parses an HTTP response from a GetApiStatusWithResponse call
+func ParseGetApiStatusResponse(rsp *http.Response) (*GetApiStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetApiStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest APILoadState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ApiStatusMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListApiVersionsResponse parses an HTTP response from a ListApiVersionsWithResponse call
 func ParseListApiVersionsResponse(rsp *http.Response) (*ListApiVersionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12950,6 +13149,9 @@ type ServerInterface interface {
 	// UpdateApi Replace an API definition
 	// (PUT /tyk/apis/{apiID})
 	UpdateApi(w http.ResponseWriter, r *http.Request, apiID string)
+	// GetApiStatus Tell whether an API is being served (Tollgate addition)
+	// (GET /tyk/apis/{apiID}/status)
+	GetApiStatus(w http.ResponseWriter, r *http.Request, apiID string)
 	// ListApiVersions List the versions of an API
 	// (GET /tyk/apis/{apiID}/versions)
 	ListApiVersions(w http.ResponseWriter, r *http.Request, apiID string, params ListApiVersionsParams)
@@ -13817,6 +14019,32 @@ func (siw *ServerInterfaceWrapper) UpdateApi(w http.ResponseWriter, r *http.Requ
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.UpdateApi(w, r, apiID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetApiStatus operation middleware
+func (siw *ServerInterfaceWrapper) GetApiStatus(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "apiID" -------------
+	var apiID string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "apiID", r.PathValue("apiID"), &apiID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "apiID", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetApiStatus(w, r, apiID)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -15182,6 +15410,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/tyk/apis/{apiID}", wrapper.GetApi)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/tyk/apis/{apiID}", wrapper.UpdateApi)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/tyk/apis/{apiID}/versions", wrapper.ListApiVersions)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/tyk/apis/{apiID}/status", wrapper.GetApiStatus)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/tyk/apis/oas/{apiID}", wrapper.DeleteOASApi)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/tyk/apis/oas/{apiID}", wrapper.ListApiOAS)
 	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/tyk/apis/oas/{apiID}", wrapper.PatchApiOAS)
@@ -15758,6 +15987,42 @@ func (response UpdateApi400JSONResponse) VisitUpdateApiResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiStatusRequestObject struct {
+	ApiID string `json:"apiID"`
+}
+
+type GetApiStatusResponseObject interface {
+	VisitGetApiStatusResponse(w http.ResponseWriter) error
+}
+
+type GetApiStatus200JSONResponse APILoadState
+
+func (response GetApiStatus200JSONResponse) VisitGetApiStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetApiStatus404JSONResponse ApiStatusMessage
+
+func (response GetApiStatus404JSONResponse) VisitGetApiStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16896,6 +17161,9 @@ type StrictServerInterface interface {
 	// UpdateApi Replace an API definition
 	// (PUT /tyk/apis/{apiID})
 	UpdateApi(ctx context.Context, request UpdateApiRequestObject) (UpdateApiResponseObject, error)
+	// GetApiStatus Tell whether an API is being served (Tollgate addition)
+	// (GET /tyk/apis/{apiID}/status)
+	GetApiStatus(ctx context.Context, request GetApiStatusRequestObject) (GetApiStatusResponseObject, error)
 	// ListApiVersions List the versions of an API
 	// (GET /tyk/apis/{apiID}/versions)
 	ListApiVersions(ctx context.Context, request ListApiVersionsRequestObject) (ListApiVersionsResponseObject, error)
@@ -17520,6 +17788,32 @@ func (sh *strictHandler) UpdateApi(w http.ResponseWriter, r *http.Request, apiID
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateApiResponseObject); ok {
 		if err := validResponse.VisitUpdateApiResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetApiStatus operation middleware
+func (sh *strictHandler) GetApiStatus(w http.ResponseWriter, r *http.Request, apiID string) {
+	var request GetApiStatusRequestObject
+
+	request.ApiID = apiID
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetApiStatus(ctx, request.(GetApiStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetApiStatus")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetApiStatusResponseObject); ok {
+		if err := validResponse.VisitGetApiStatusResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -18655,392 +18949,400 @@ func (sh *strictHandler) Batch(w http.ResponseWriter, r *http.Request, listenPat
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1vc+S2sTf6VXB0TlWkp0batb3OfY5UqVuytPbK3j+KpLVPbuQaQiRmBhEHYABQ0iRnv/stdAMgOASH",
-	"HK3Wa8d5k6w1INAAGo3uRvev/7mTy2UlBRNG7xz+c6eiii6ZYQr+6zjPmdZXq4rZ/yqYzhWvDJdi53Dn",
-	"nShXpOTakIwLw5SgZUakItL+PWMP/k93TGkuhT7Ymexw++Hfa6ZWO5MdQZds53CHNmNMdnS+YEtqB2Oi",
-	"Xu4c/nXH970z2fF97vw82TFA0442iov5zocPk53jspT3r7k2XVKvaiWIFMQsGKG2GdA9IVoSs6AGSbY/",
-	"yoopaj/ShGPzQub1kglDqGJEMZov6E3JeucSaIin8l+KzXYOd/7zWbPUz/BX/ewbKUtGxZ9tP+d27XEu",
-	"FT877c7j7JQYSeb8jgFtfFlJZVhBjs/PjsicCUs8K8j9gglCbzQTppdQGCAmMrGgtVkwYXhOcfiNq9pq",
-	"S7DhDSvIzaq1jH/QRLO8VtysCIzN+vmiPfzHLehJrY1cnsol5YmZ4K+kgJ+B3uPzM8ItreqOFUSKPiLz",
-	"uN/Ny2nZgolzahZdAvA3UlGzsDsMwwY6+kcvmy43j/1G5rcXTFdSaNa/kUuZ3xLlmmkyk4qwO6ZWzbHA",
-	"47KgOmpWsBkXrOijcRkP/XGbeMmoyhdX7MFskkZe3pD7hdSMWDJILoWhXGhiFlwTwx56D4Zuxti8pO8r",
-	"bRSjy/cXr7vU+B/J+4vXdkMrJR9WxMgjopnRsLOGqjkzXsxcrW7JHROFXfIHw4SdQR+JdTTyZhp/pCUv",
-	"qGEX7O812yQYFTbYv5HFitzhV3a7Uyxwz82CUPL95bu3/jtiv+sj926NiI/hgQ+TncB4rdvqG1lw/JPd",
-	"aiZgrrSqSic+nv1NowgbN/Y7K/tOSs6EuZK3TODQ7bU7FgSaEWNbEDkjlOTwCaGiINxowh4qrlbE8CU7",
-	"gA1x/cPVen52XJYnTBk+s0Syb6jmue7u0TGytZyRvGlMdL1cUsVRfIq6LO21tHNoVM0mO5Wy22X8ijCF",
-	"dzs3bKmHpt6l6EN3AMdqVClqd/phfy733XafwGh2sq6RvPkby43tpTPl0bM9O33UPNdOxBPOI5rEpaGm",
-	"1m+Y1nSeEK7HQt8zBVLdSEuHZZPm6wmeJysD2hMeni8vkhqCnEFvdjRWxJ3aHtsr0p3x2amd4LJvMt+C",
-	"fKLLqmQki9aA0KJgRTY0gl8kexJg1bojZPI2sxJJ16AWDvWIi9+7Taf2buJp9eWY5CXVmudwyRah5SFZ",
-	"yHsiRVAClKwNKyaxjmP/s+RLDv9wFw4r4NxbUc/xOty8fSfvLi4Tqsi7i0uyoKIouZgfIXNkEn7V04pq",
-	"bRZK1vNFNiHvzq/O3r299EJYE33LK6vfkiUvipLdW5XVkjSXxN8Zw2SBCjvNFSvsXGkZH6QbFMlrewCK",
-	"90n0wYcJ9sKK6YLRwtkST3Iqj7HfV67baKQlMwtZPPlIb1y30UhS8TkXTz7SO9ctXDQ39Xxw3U+h1YfJ",
-	"DhM40kD7l9jMfvBQSf0Jducl9hvtzpI+TJ0kmUm1pGbn0Fp0f3zRnGtr4M2ZWhcV9OEYJUWC+Qen+g6/",
-	"OY8+SYoImht+l5BzZwKp5VLQ8ggNqlLSworvmZJLMuMl0041akRHYzJEcqvn0ODIEVvxKiEOz86taFVM",
-	"W01bKnJydnpBFBVzpon7EKnLkAmmvJreL7hh9hblYp5Zkpwq+YS8enaOJ6Li09Qt9F7wv9f2EvOX0ZqB",
-	"KgXJFbP3BtDOlpVZHZCrxu6ipZaNtU1qUTBFsmfX9fPnX+U4KvybPRu8c47Pz/BSs+J7SPmx+pxvO62U",
-	"vOMFU2M+Ondt3zBDbQc3VLMpB4loVr6nYnqzGtPZ1apiL0W9dB3xfOppby8z6Gfrprc7Lockp/nC8qtV",
-	"pYJwJvmC5bcargXFkKEjWY/MbXfMa/SbLwvbCg7mvVTFVLE5e6i6LNbekG9ksTp3n1zgF3aetqdaM7VF",
-	"L+81U00Pdr5saky5vbA5sZ9eXb0G2cs1HCS3fMNSGNufuOYgXY2iuZnatZzaeQ1LZvziWyWXdl4JWbU2",
-	"ebvxnldvSprfgifgETJEsVmtEzIkdPoJZMg3DcFOjuDWOc4dNFBsYyfg4eON9sTZqbYnAKSyirVhjXY5",
-	"09Zgs3aud7egF+jJZtsydyy5YCJOR1HtzMkW1TTPWRW8fFmt2XRZm5qWU1NqEBRPvV9oB3fmIcWMz6cF",
-	"NWBN06LgeF2exxKiYzV/qxjbt6eTaGYsd2n0KVVlbbUfklMBgiklezYdiRMg55Si+EW33LTRg4eY6k1o",
-	"eclyIDXVy/SmFkWZ0Bfe0iVDDwDOg2BDy2KFvBdWdYhEK/6GLDlolAENDXnfIAWwrv22zU8LptCB6IwT",
-	"dINZY4Y5Ug4JJaj/TQh4bEhwplgh8f7iNdFsDq7v3ayUeLtke425Cj1mt2yVDd8Tt2w1JNB/YCs7Kz/S",
-	"UPPXvh3YkopX08p5VjdK2kvbFBymQzL2R1y4yIKMLoe/1xLZvr3sp5IIaQiz2mPOyC1bEWip0U3OtRUw",
-	"g6qhu1H+DGNEg1rdaQpW56iRbXM0Uh81/AU17DUMZkmQUyHN1N5St93BL1guVUGEJFTQcmV4rp1EHTuk",
-	"fCvNFXQOg6W99K+kNsh1KQ892UVb2d1h7uxiXzrbGzpnzoUPwwsz1czgJk+lmKKu2rvo9g4x8WaDZL5l",
-	"q/YqwAsSdlXYE1ZXhf3niMUR5pIZYAf9TpwgMcHsm95Qky+mzgkw1XVVSZXgkEt4U4DGjceAGpKhUo1P",
-	"CXCInGZtVrfPoHlLx95kWn5jWzs376Wjo6ETHLMPZnpHVeLGe0NvWXAnu6bkjipuv9VkN/svs7r1fRz8",
-	"n2yP0DvKQeRYKdvI6JG0nmBPP1K0UwONlZI507pH446exJh3hOdy331EducX5ycTcr4yCykm5HVN99yF",
-	"MJqqc+zKK3dpjSx1BK0e12wsXDbZmmo4dh/Pqm/iwVpkxMZlzysMaijrtERm7ng6frKjve7Q8bd7M2Zv",
-	"4IniJ3ZDwIevR476/U9X0VCazwU1tWJTsJySs+6O/OrN8Ung5tDFWAou/QcnfkhLz51VG8Ez6Fw2m/SZ",
-	"l7b1K2xsbVJUj5zvhys2DZJ6SmcGbdx1eZFLUYCWfMtYFYl2BeJeo23fSPjtTK6XQMax7/QYiPgw2ZmX",
-	"8oaWa3fdppl+Bx+0bqvFkuZTz2+0nEvFzWKZEDqwTU2DRrfmIrF7E8IO5gcks93v6wX98us/Zk+mZL9a",
-	"0tw5V44bitcnk5cyv53qW3afeEOmam4JDpMo+GzGFBM5IzfM3DPmIhosl4KuaqfGijBTKgpoMKeG3dMV",
-	"gcFaO1vI2s4mTETUy5vOzkYzObE9XFpqP0zcc8XGVzfQw9BbE8I+urq2vXLBJU+q+qbkebk6inxFEMtx",
-	"syKllBUXc7KbmdXt4bNnLRUgffrO/JgfJjt/uzdTZ6qBL2fGWZnwdH3/0xXJS8qX7mVclgU+7zrTDd9x",
-	"Nike3/90hQbW2ek3VLNvYRxHAJ5VPaX21vSPsj3b78+rPZWyZIrafQdNxAsuoCtjD1WGJLe2th51ar//",
-	"6QoPrj42PwaK/A5bkoPPa4tVw29mnOHS1Zopspvp+iaL/IN7IxbyzA3eWUiudW1lwROuI6fmo9bxDEjq",
-	"W0arbd+wmVTs6SgWN7OPovitNN8ASWmSK1nyfIVbPsWvBvbdNsItx2/tXUOrqlyN2Opz+AI22Rrfngid",
-	"y4pNYYxxNDQnFj61mib8Y1vWu7Qfndh+u+QY6RdnSavKqRA9DpPuJdImH+dNMBIMFguDNGi+wBls6zjx",
-	"tF9J7PqNI9HPgM8FF3P3vNZdzpcPFcutLHYNm+uUzOiSl6tDvDCzCcmUphAhmLG80DQbs6rYKT7CBZJu",
-	"eTW9Tb5+z4V0fo/slheZc3DgybAqIEZmoLiBwLSlvSqyHsE1rKdaEm959QNviJO1yhNs9wNbkSU1THFa",
-	"2q27YwpIQLJAadylRLNcMTMh1F1tYFVKRSj5/qcfLsn7i9d7RxFjIt/CN/6938Xj2e+4tqK0GLPMSPQH",
-	"H7PTtS5oAZer/fkIX2fAbZy4Z9GctA3RjrSWmigIxUMGzxn71riyV3a5HCLOHyYhnfNxjIf4bdz4DRV0",
-	"jrqlhGedJUu5bjCU58uD595V7N2Th41CNVdUGGLJ9Q8oGIqEf5rA3+7B82avMA0GP7iXjSSlnBM0A0c8",
-	"v9urCsIfptDz6NgdDNd1FjhE1D7qda+J+m29e9vVk4r/g21Llf/u4wnzPTW02R0t5ZyLqWIFV1a+DXgO",
-	"Qyev7WcX/qshf+A7O9SX/n1PVkzwYuyTxbuKibPT6M1Cqnny4fSdmlPBdRRrKe+F9v6uocPyTs1Rea64",
-	"EKyYogyZ3rKV/pgbp5FEMy7mTFWKC4PPJ1xMrAxonky2uXnOgUrs/gdL4wc4DA+rlOvvPnJaKeYNACMj",
-	"91oTfLNFuAuoSNOF1GZK55QLbaZ1ZfiSTY0dbNChDCb6K6nNMX79Hj6+gm8j3y26qHVJ9WLsiyK4qi/h",
-	"i8YdUUpaTG9oSUWe9gPJWhT7St5wQaQVYxnGmU5Lrk1GLIWMFvZCrLWV2v7nWpVjvTKvJS2+CRR8mOxE",
-	"rsMuQefULEil2Iw/pAOrybG/zGwHE8wgCBG7lkZd0dyK11vGqnAW0Kt0w2wDZIah0xHFXwOjMaABtx71",
-	"hJRq7WxiZ85ldqeDWuG5LF7WKLTX9jy4pueODtsxxs3AiwZTdzxn04Lr3G7jYNjAJX5w6tujv6dWa28k",
-	"G7fqgi2lCzsvo3h0NEMwhJmL+eCMgG/bix3x4OZYadRYUB2CR7PA6k/maLkCWnREVq3KDVRZddCSdkS8",
-	"I8HtrwbVB9RwIc2CqTEiGkd/fwGhBkZRob23frOYgtX3lG4a4Nw2dP1rXU5zXi2eMsTr8vL1CXR5WXP3",
-	"EmyH4QLSOhgq56jcDj/GXb4+c99ZLfpH/Mr1uORi6h4vWwEd1lz94o9D5url5es3XLg3vMG7/SpsxFBL",
-	"WN6dKAx96nz/MvWocR5+I6qGQPsgMkIY+4RYUa0KfAoepVD5dIrQ/ZZ72Pket5Fpu1jTks+YvcP6HQ3p",
-	"p61bVkE6gzVE6JyR3efkT0RIfILc295DfIn0vPbkRCSOjcxyXawHZ+myTlydlwup0CcxQSk0w2fwfSsB",
-	"Cv+Q3paA6ZjkEsMyUeSChuqjJHoFbhShtbvhVT6X8pazvcfJZKv4+gAJQ+dx9Oc6XegQdg1cIs0dLWuG",
-	"2hdEe6Pk848Chs71E8roeRRDartOpK7QuX+K8DdG/+vzU1EF9Pgz3InheaSCfdKJ8iFnp63wJNMEcGtQ",
-	"uL1qsY267W+09UCedXV3jTiMFwRbZEnVbSPBLA2a1JXly0Lei7G6ttcCRok6qxYBCe9CzO42kUv2S0jH",
-	"DAFLw1eteyCrYVXC49hjXrfQFui+cSmGK3FP8Xlru74v8OufKD52PbWq+GFMnNVgszUzqNZsuimSNfGC",
-	"enV1jt6itQDXQVn3XrNWfKQd+5atSqYT7G0tcyskDiF6pR1JSw2hZTlmvB+we/Sb+DHXovLSYpZbaZqI",
-	"83OP5olgwWwMQW9g7KvXl/EigPvry8Ti54ZQTajPZ4ucYFtF8bzXDJ0kYUBwkozZbXSQkBMpBMvNqJHg",
-	"Cz+SNlQUVBVbhG1g1t5u5t1BGN/mTbsbCOundWn2Dshx8HeC61VIgvo++sStOYvWeTGG8EtHqt8Zp1f0",
-	"qAhXTQifjoLp/VstV2ijqbockwnophTr1e3hnMIcTdYO6B+I8b1GSDGYSnaKAwX9Gxy405AolZ6nndfC",
-	"MiLRXMzLJnbRTlbI8J9xFGNM3+Dqv5WeIlZES7/x7t4kSV1nZ2Imu7e6X8oQ5nqzagVjbnt9/+iJHRu4",
-	"CJpeT17c63QU4UUIGYQ1h3A2y3U+Gc4eHS4I9c8S7tluN3PeasXnC6MPQpoGvgAcQI+ZPUiuc5eZXS+Z",
-	"4jmBtxanWJYleQ4HalmZ1SSEJDjFf79kd6wMmii8fjnfyzDzL+nDFFTqacGqlJT4TtFq8efXTu+GRo7e",
-	"WAweked26vtfkCWjQpNauETAgxEpTZDMfArDf5jsVCmX02sm5mbhz7qihu27ReOikPdgYaEdtn1oxjnq",
-	"HxjYuKQPvap/k1xUMeX4oGKKyyIOJT3qWYXt9BkIbHxDHxrKFFui628DfSWbheT5vFbK3p99dD6SpotA",
-	"RkSZYPcuPGlo61rU9OzaNsTAyBcu9jMiRyfzrx4g67yR4UNrRNhH0gZ6T3pdkkyVVUxlflF6d2sUW/tF",
-	"0cxMb1burT1xx6g6WhB3qKgmM16WGPMFNwp1Ym3YqGbmmxU+msPoSymNTxna6L7xsWqX4YvNEr1pZ8X5",
-	"QkljSjaFCKm7VISU99P4qC/FjOJMY9BXI1Ga0K/tl/zKUXHmiYgps+Ot+iLVL4aI8c6NF1/+9/b86Omy",
-	"o6xcQGDPHejuyTfJ5+BLgFdY+cvPX9yWaOGZdIQZCUrlafJQ/OQZ0fftgr0mhM8IN6SQLJH9HuLo1hTc",
-	"87Mo29L1mP66N67upwUDrTamiWviP4DAusSZsH3qNX1vQ9+2R3zEccpogtqo63Q8gk+36X0XbZS7t4Md",
-	"9K9WknFA09mIKwAtkL/bepKRXpM6JPcLni+Caj9x/w1PIFQUE5fGSctyBdEgTO3bPYajckAuMdaDC9LW",
-	"vDKXKeuthDEoEiCTqcgZBislPECytiyA2n9Fc9ZSh/6go0STRms8QiexXlAHeQGdw38zkmOPg+AOx540",
-	"CFCKQxFCAEJag2tCNJxuCdTeQgjOyul3u1bXBDvOvShjJuRey13YXirs7COeUiKGHsFq28dHdEI2alWm",
-	"sgtnmCyEOnZs4YExuay1IUtIFLHsisdEMzQyXZoNN9qZv3sTwkrNyIvnX5HM8b5/llcMw6HArLuxV1HB",
-	"taMtG/3cgZ1eVix/3KrYQ7UpW72Vpk52eTv33/59SSvgnoLlvGB6b3zOecWno0TY2rBjRvChUT7EgAuj",
-	"pK5c+mJfhog/Iq3WcCTspexMajwsYzPFzloDf5jgOZm2JFPibYypfWgYSIosLj10Cqc952iyg993P0uY",
-	"f2uaRPIQ2j9MP82hheBVF7KFi+TJHzwR3oLHh0ijeG4+VipaiQDr85sUgBdhFYIMjL07addME3/sF6HW",
-	"7AijpllhbVoQZk3Uil2j4MR6snelDZ6doHDEoXMJiKnIc9sEKTbOQghg1GQ3gx+BT7I9n85CYwfoNJcF",
-	"g1hdNlNML6bgJrV/8CgP9t/eLd0AR2RJHSyS3An4pfcXr+FOSahKh9Y2YPO6pMrqxQrdPxjR1LmvvJPI",
-	"IQAFK9Pqr2aEX6gBDloLOru6Ok91Clej1Wrs6E/36BkhDSUjUi666wGUAO7UCuNOnUNkVpdle412LetS",
-	"kS+s4jh4u0D8SJIZk+71Jts8esZueWlnLqpr7YXFOdD7Xrwn7r17kngg2UPnoFeTu+laIflhhApcm4V7",
-	"De8R9d0IUnyf9ncw0jnq4xNo6j+EuY76DiAQ/WdhloOPfSGVMCQA1prFD0qDUTrvNYuejEMPMI1RH2NL",
-	"9x1MeMxnDvJxEvAjp61Jb/zc416G2fdzs48NOZHFJlwHsc66PgSF7JZsTvNUjsjaCGlHw2v4urd3/3ow",
-	"SowNAHFs89rgQ2U8Z47FP4JlhNgXCAKaMjHnYphLsfVLaIxd9O1XwEZK3YJp8RKF9BhJNF05Y9v9rOuq",
-	"Kn3umXtoOMRrsbn9IAvzlq3sv5uHbAAssn/CbEHKl/Y/JC/y8AvmHLgvHSgBgLRApCsiX/VxTidofvPN",
-	"7y5yFz3eSk5IqAIhgM1rAxlc/ZCfg9NO0tVFZU3c7CjH9T03+eKQZJbdsOMZLTWDjj28t/1tZ7IDPyRw",
-	"vSeIzZQ+O8duC/et8WHlE2BeoaEarhx7/Y0ITQEEolu2QvipQSFum//AVoA+1SAYhTW1S9nWk4fcmFsG",
-	"tgAGkihXPpTvBAYE6E6fp7UZiNMnVK2hpvRcPaYHP6+FxZTQWBwLeiiy8Ba6hR8VV5aW5VTTGfM4F6lI",
-	"Jdh7hOT77uXVhLx6eXwKSsIaUOagXQs9HZflJZ354xfBVOXS2rvl1JiyN278/XqYp48rgDiqgAGN7OoD",
-	"LvFtIsRX4Y9utAbSaZAtT/CLq6vXTTx5H3sm0BvcEQrw3h7vRzOCmK0Evia7GLT/J6t8tp1mvxSrO8A3",
-	"vmSyNv2vIBSnFKVrgdVbme1fFxAnzg0YoYbYP/eAawcUvtEQINBZ03kTbRhzX0qRMN3o4hDCiZ4rcg/p",
-	"1tqvCPgCpALA21KOiCNFEkMkYcRuPfJhGN46emmhPaDFA0EtQoMCnej79O1lZOTH4VVcI8y5nf6TWXCn",
-	"by/fAiEfJjsLqqeV4nd9bz/hqcU18hmbbgWoJvesFXyWPPCvqD7H7x18Vsq/edLBld7UpYNf0Lpmapqn",
-	"iiXI5dIDijkHJrYe7Blanbz14UA9wCMvBSTSwPZwM5gL/laaEFjZZM0n+MxQZbbsGNPdQZ+tgafHLohr",
-	"Phgpjs3skgycnrQCdMoM5aX+Vzs7UZphYh9fHe9/+fUf41xEwgVZsIeh1f426vZf5YQOWVbVLX+Icqh/",
-	"i2du/BSTZ4irvObmG8XobZ8NfkxybEVusBmRItgOh4QbIivI0ocneynJkooV0QCDX0Q4V5SXY92Nn0JB",
-	"n+woZmolpkZOfVT4I+PXL6CjK+lixcNm45z19h1eug8xTITphSyLacVU7kp1bB19gl2cux6SW/9SFOeS",
-	"C9O36eAYZcI45UO0SkPdlDK/dbUoFOEILIE/gUYcHI8VU/vOk0DhBUyP5YGpa//Y8NOXoqjc/BayCB6b",
-	"7bw8C1kc5yEv/eOswTZBx3kfNik1CIwKuif1fhiETw17ckgyId0SZWQXUp32wImgWFWuMrJLsbIG5u+X",
-	"PR64xCIlnyJbW7hOS1SkAwbHGk0iCpF233HtyRvhdQ7rM36TjxtsWuev3NKAce45H2y+MYbbpYpFaWKj",
-	"E5y2YcKQ6ZVkqTSOXfcCs+2IR8dr/AsTe2sjUAkA6KGWtosvXxC8+PIhZ6xg8K71A1th5k6BaGEDEV53",
-	"vmhey0TCv6Zn82CYKFhhj5C+ZCYdB28lCgZiNGU8MPYiCsWOopYG2Ky4g+ieYD669RtXDCg437aMvMBB",
-	"vYHoXh4AjnK7/K+WDH8EzHhI/vIm+tMgYoP5DP2i4jB1isMWZZa6esmWNLQ6WAfpnTInN8ZTBPi7kbjZ",
-	"lqAGxPdlGBvUbFV4J814Yl5RVThHyyNIib4GGvD6Ln4JrjtzQ62FWo4a1uMPPmbYCLrQaReALmCvh/Gr",
-	"jpfMlf/wEXSs9YCJ5fwfDstzPCUeRZj/4zHix34WAmQ+13noHoWwI+NpYMuq9Ob/1sO7weKRkyV/Nh5E",
-	"aH8m/obhXR9DSOOObsj529+32Q/86Ps/fwwV3/95nYLgF//lSQmFMVskbU/PE7DJZlI+J994yhr+qVU5",
-	"VexecbMFDNn7i9cX+M0jiGk+boUk+KqSowjwUQlW+3sECf7z7y/fgQv1jitTb3G7/IjtHzOyG+nDZAfg",
-	"v38xFS7Af6fV6XXo54SNH8WmQ/AYbQKjNAJYBCsBgv2kYJpwkZd1MaaG34gMvqdL29siucoN6sva3C9k",
-	"yXzyoqmVg5Rz6zKbPTblKrkpilaL4SwJH5SKUcLtl+EoAWuzIflhsrOuKKZCJMKzmFNDW7EBDk+TG1JR",
-	"qJAUQ2Cji0GTr5+/+LyeveiVc8uEKL5k7+qeA/SK6kVPYElAcaUxZqcPAo384PfcLA4dgttuVVIu9iYk",
-	"u8nVqjLWpnZA6ROSLWu1rNVXXzb//uMLDAvB//riy/+bjjlJ3SXdaE330mkPdQEFNhTC60S+3FFOmWmr",
-	"+Exv9b53Ir4xadGqpvhJHCXHRVxZsWAlM+zJSzieQrdxBcdfNKBkHe8lEaPACCLWYIDnYSse2KPlUNHG",
-	"qUGHHURYwLMOh1fwuhpX4W5MLbpf1FO2/a6MQI6DZe+N/D0rXJE6qS57II4xDJgSjHJDgXF2Spj/DuKB",
-	"XY5JCPm10mwC1QYhGkFLIkXakxtRkJZZr+T9ptHdv1DAn506YYVgAhMCYV8T8j/nPqJ8EyWxnd73sGBc",
-	"qMVaZQJXjrRJq3T4yRNILoC1kbXRvGCf88JJccAPzCU7nwltVN3j3b/yaO4cK+xpZqwEpj6haE3cVlXp",
-	"ErZ56hE6oJ3rCcA9cMx67MLlbZ2G0pckfuyTNc9O7YjgrrXzyNqkZiPTRVMelZSaWpcMOSZfYGFGy6RR",
-	"AoLVi2K91d9oKSS4z6ilyOm47q+kHyC5aMHvvUmDtDcBHnZfdG8hpbsPZrXABxlw9/sEkRm3p1CRpSzC",
-	"ertIaz0qVWQ4lS8MDFFV8tbuVU6HwwSafIBUgsW3w4SPex4GwKmpC3JOgfXqJh/KtcJkTja2jpUDtXLI",
-	"i4P7q/hdyoQ6xw1VtbA3/SHJpDEyI7vf0zt6Ce2skllBnS2rTpY1tf83V1WOGuVcIr1phbIhILpUUhGE",
-	"ziiZNdcHZDML4qsFdECI7L0RX0GK6bo0WNfyxkV8FmPQA5oasoNu487VHBWhter5Fh14bPZwbUYvRk+T",
-	"WRCG6kWSa23QZV8+60nn6Lee/W5WRBs6DwczLnIUoiPzBR2FyV+bBZb/Gl9GdK1uZODzkV9jewgXmrKY",
-	"Q8d9H7M1XHZb+Gv65rCFEXEu8dXNjgtB9R6W7Zck4Ae28hhrlWK/6OgYv7S1G/cJhm5s0tSxesvuEWzU",
-	"OY02JJRgxt0hJPqfYRi9L06yXuLCF15gRQPYdXx+FgFfcENuWCmh2K8ccd56EvVtpxEYOyjXc64NUywE",
-	"I45Ky3f5q8lQPF+3K65XH1WpH4rAd6W8OnhwvSVVoj97WYXkDWPsNf2hRUh7QASbmsu2kW3THWnb5DAf",
-	"HeIKG6WW0invCPbm/HyIBuDL3vgKgm5DFcsZvxsEF3RWyCmeMeS9aa14youFLlHfiry/OCO7mt0xRUt/",
-	"Jc/5HRMTollFcbdvVj5tK+596hpINVxM1h8y/Pr9xRmiU9nj08tx+PPHcN0lDpA++amSOH2JvFDWls9W",
-	"DSRoyEcEmjBZ21kqEUjfgtqD6OsR2Uk1xaKj8YcFAK6+FPbuwGHGQN8DqT+w1Ql84THwgahps/gb47Gh",
-	"8aZ1fHd8eQnS+iIS7usiFMLSfCQ4tCb++fkw+uMEKzu5rBq7ikumtdVZvEc6p0JIE5h0jHEHHSTFjZYi",
-	"4Jc6qkCCmlqJ4eoZb1zPdknh47TpDyVXsUFS88bJJiOF7SI8nj7soG/TarPAMwKVYFMWOMLBYp1A50GM",
-	"L0IsHGY0onSt4CVhRO5aMqnYrpNDn5UKOl1QvRgUKkh6qOA6DvYPx3FfPLZKa9+ynp02ab/psDyrTrSg",
-	"fV2qSJAZoUxmVHwVTCpuJljUbkmrym1J45oZsfT+iv907lh/1+t2OP5wCkzPcvrqpwnufCPFXJ5+Q3wb",
-	"wGsmX77YzxfUqvlMkQV7IDimT83DdEKhmUm7MdtVqZLQ2NHGPSZ3018b4x/puzy1rertR4Qbd67YnBo2",
-	"vVm5Yq7DNUn8N9+scH/Tm3Xe6z6EeibcrBokk1jzmUQv0hMHxgk4FvAsEdYYPDyAoMbFgimrP6+Iq7od",
-	"F8wEBLiuY3Lzrky3qMQ7oAg6lKt1pKfHRLN3now7iMrH52etaqEAZqOjCN9+yLuNz2prCEw0N/wuIbbP",
-	"urhg/pm4kAzBgZhtkzN7d+9qxkjG9ZQL7HFEAeJjHLpJ/lwYU0UlyJtSsMkCk9oV9QKd2i8SM+hHboBR",
-	"ml5G5nva7wOURlP8Fcp1K1ot/l52wb42luxOhgj4WtcOS330DJd0BZNr/OOhBPvg/Gyjl268ntysqOBq",
-	"OJSQFpI4e640ZvA1g/cZxLB7LL9ZxXwzNtErsFAiSw8h2LTLe7d6OZBZ61Zl3eHS1/rMj/FhsnPLVqH2",
-	"NBebUqsFu4dBS37H9GFsHlizTjEKXoHMdZZh6TeDJsY9qcraoZDBKxzZfU5KRu+Yjr6gpRRsY/mgZIBK",
-	"COXXZ8BaJYXKfoUlaJPm5NR229xZOBO8bHGHBovMUW3ewyj4TDuEOf6GPvBlvSQJ7PGjzRjjyVl3IMY3",
-	"eAXeeF/Akqk5vKs5T3/sJAB29xy1xlCPdRmMqDHrt6HDvRsfT0ZV1Wz1fBSDXdo/y0RTAH8Dd5N/ghzh",
-	"a2pqcVJl+KgqoShpzpv2A6XImoa/USz5T4cf/ytBaX8sHPpHQKD/QiDk/SW5Qm2wTaLjSetx/d4Q0cdQ",
-	"MYR/3pE1iSUrWW6VKcDKslKsFZzpqm+AWX7LVgfkJ+e6CfLO3fWTKAI1+pSPqVdD88ReHuPAi3WfcvvK",
-	"QHoa4QsvFYABhq4HxCGXs9mka1LYaXiwLK1HaO0lZmQuq5I9cLPaRHN/kZG+K68Ho6gZDaX/lFYJD/h7",
-	"zZpQX41uRJA3cKl18MOPIpdjLpc3XPjaenA5gpHarOlwcVumjs/PgmDetC6h1swWawAi18vZvtPVDBHF",
-	"gu8iE8BZwRf9ggTRubclGU0AevKoJSRtsvCOu5oDGegqDvDsRBs4g9SQLKTQZ+g2llZlbirxwQuGNqzK",
-	"bOul1IZI2wPaCFnBSroKd82EzKQdw3sWjKKzGc8nRDAImL+Rd4xkdu2yMQWmSppg/zdcgJar18SwuZch",
-	"4MmteZhv8gZeYkc7h18M3ManQEgwpIs0OpNuVns8QFOBfmxWbbrZ/SUYwpCjclXNllKDPk5cg4+b8aWl",
-	"KIZX6IHjAHb3FEDx2WA3N3oI6odH0fI4me34gZuPIzYAOGC2EZ8nn6O+VU06PvLz+plQHCDK1guVQYEB",
-	"K8AcfpkVdG4U8n8Ingw5c7NgD3lZa37H3njqkbO713+Y3vPJzrIuDa9K9m62c/j84PkXA9eym2JaQLA5",
-	"e6iSsCRyWXHEGOlg/+6GCFJL6Ih09W+VRMSuhA+0hy5YzTNR1T3wk9/CEqFaACG8COhgXDoaCXlkhyT7",
-	"m5YCY7MelmU6LGs96TMVKOk1Ijua5v9gUYWu8VH+nzIGssl2fQRKSpO3mt6Q9brPyRVywU2hMLWVQ6oW",
-	"DsTCqgEIXqLHBzyOsr6bh4RtPAP+/SE9Y1lbgXXVJyHsERHoa0YuBExxTNSDoNrD8JbKoWBFu9wFvC/a",
-	"xgaAfUjmPp0aOeKyGwbvaJP/Tvjoumiptvi8CsZ+Q+bQ5rikxSs5Zn0dgb1gWBktSzzCVKwyf2N7weom",
-	"FXlU0oc8OankI2mDYA6KT2tz/aglBP5R/1rointW1FjhaPc0ULJ5Mx38NyKqP/oR4xKmCQL9Da0el9/x",
-	"xpHg5M7Uzv7z0mVFmzUVW5StSkmLmK7txkev6B0tP+/UwFv6Iy2jqTmuA6RN9vCZl95diSdIS0SlL4UP",
-	"Dt7PSqIL9bY3dqAvJWs2153eHHw946KwWmiTyUnVnBlNipWgS57TslxZqwe4yhWcwuFciKBajUUafnSm",
-	"5To4bEENnY7RHE6poV578HFCU4x70SHVesAwwa8Qtk170JuKKibMdDQh59A+JqeSapvvpWp9jWfcT2no",
-	"aziKfiboZLR7PGrkK2jqx611VA7dQ+GNqTkQeNPxqu9MMG1YgS85Y/p5C+1hQr4LN5lR2/leM5xQf+q7",
-	"O3QjqxeEXI5xVQvWOt9YuKDT82+hYkFq9T5V0QI31qVJvgUcw1vprl9F/GyvEzTiX5gT4SMTH5KGAYTN",
-	"0501hyD864D8f0zJUDVZMeJVXlmbCdGyAY+FvJ+FvPfvyVDwaYyf9pcNAInKNXXDP8hLiH7CdyWcBmSE",
-	"QASfxizMEGsG1kEGDoXpkmrD1PSWrfChOh2pulUoScmpThtp8WOnh2m4ZasJLL8gXBAqaLkyPB9RJtGO",
-	"4qv+UZGz3tMaPQG6IoxHRNhbzt6fUFIZntsTcQrbPYaEyo1YBG9zkufZadt5z1nz0uqepGFlniDxc41K",
-	"S9i5p6tNaTqk3Qs9rE8fwhFddRFgLcdR7cCQUNJ8cC8DSS7APSo2kn7GP/eQDJaLoPV6GZRdd7gXVC9Y",
-	"sRdiL+1/ExqAHuwURthJVC+mxpmJmxHcHLYEKCJIY0+6sPv1yFFIpCBo5FlKb0oqblkEtemCS5Qr+r5Z",
-	"oXHjDtXMB3D649osfIzCWoGkVMFImqhKRW5kLWKuHYzcb1dWAlWrN77Xv2LC4yqrGglBFMulKjTZdXzY",
-	"jmNwt4ve2/5V265HCAIG+tjUhfVsKGlst+iehgAgsnvx7Qn56quv/nvvCMJ/NokXK6GsDj6U/UINO3GE",
-	"NPFyBQCiT3E5egrI53BY6hgIKE4K1C3ZS3ZlCVpNxUp4KfJh/ajl7I18M0Cg9otA1jrFrHhKmkN93jFF",
-	"PGMCWZEicYsgRJf96zPXMZshfLptfdHB6MMRkfAAgO0esSPpgV8WZPfF8y8A9xVK1Lq/TkhVMqqt7SjY",
-	"fbZ3RJ4TqZpgFXgZ+4hg+qFAx6tIxemJbDxyJanwbGS+pjamuWwb9hj1lEDVeHN8AlRgAR/I7XGHYIR8",
-	"e7Wkuc+naSezTgtGi9Lp2X27VwvDS7d7bWiPkIDtOsSorKakqTZ0paN06+22KsqfPfVkjg7F9Gy2CyWR",
-	"f0CG89+t8xZsqawNATwfu8bcbBmt+bd706cbMLVvKfn+p6st7LK+RLVLt/mKVPVNyXOYpC+rdscUn8FI",
-	"TVrfCP7ozbVqN/v+pyt/M0MgZ0jGTqpnYLUcEVreWx54vv32v6YOheixkaOgvjwycLQYFTjaG0eyLqxS",
-	"saPpWW8OHu230oeSTSeNucNF8yao7fJk/2VWt+DEPLiunz//Kre0wL/S4QZjY0yXUvAkpgPEjJAaLiZa",
-	"MmVGHAj31hBh2HaOWc6EoVEYg8vsMEF2Ze7BI8CNOzzymU/M6pbP6rG0tkXRhGFfI+lD5+yNW7YPE5eD",
-	"uSFTupUe1+SaWb0vpNENRsnSkJmH5k4ol7hd2tba/YnZxU0yH0ijWkM9F4RfsvS61FZvP0HsFwBHhKS0",
-	"bTkQpvODJX5sNDLER8p7EW6NI3jtsmzUJAJbOQsZcqIIxanpnHKhTWQxi4Icn5/p8YHJv9WIYanI808T",
-	"NrykXPRo4I4w8JG4Kst5rZTlk1YI8a7tw1AInGubOXuPjin2ZD1lgLO7JgD0FNeyaYyRXzDIEwVCR2SP",
-	"y1tNri37yMBs/TEx2R0jQEa+2McHbCtN42rM06HyUF7fAjlALi6Pu5WvB0XAxeVx1OVZEb8n+mKUG7wP",
-	"jRV1yyo4Dc5xPgGMXcULH0t4fH7m9U7c2jlY7FAGUzxGMXPO9NeeyF9FxDta7j5Qtm2GB8ttSQvmI2lR",
-	"NT7yiTchvtaOgXFpOsj1zxktbyS5pzyEn0MQOz6uJqPU3eH1QbW/ZAj9K3mPRbksV+g+AhFOQHErmkNE",
-	"fQyJHOKB1zGRx0Htjoy9X6/Jvvnp25ext5Pq1Lhvg2w01fdHPNl4v+9gsfvQ0L8wsGKalzK/nepbdr/9",
-	"O7kDZTmxXVzaHj5MdphSADX2mJpGL+23/gkPO4pgMDZNDb6MgC2aar4bXRoBhn4kqMgGOJHuG+KmR1xs",
-	"TPB5cuAJtx3SkXyC6oSU+mipSahuVq4IF3dMmTFPA/DtVA0Wz4YokXOM0MKAmzum9PAD/YVrl1xJXwLh",
-	"lKYDR7+TxLAH8yzEpkIEaTBGQX1GYCsrfTXg6LkI4pmSyxGIfegsjbAVR/g2A0ziZIeLqjajXlY6cbl2",
-	"Pdy0pkvHRKPKRbhDEz7WAdl3Y7CFa+7BBjdtR18c7/rqN899v44o3rAk3v0xZj3R+bBxOZJH3AMnB95s",
-	"+O6QZDelvMnI7g3V7I8vvO1RhGdyrIk34yVLB1V3y9j0IRY7oK6gvyC2m9NtdqUChAP/h70AmFWufm1I",
-	"xevlWRIT/tvfyYyXVhVde2kGxtwKMh77GaL2W2z1iwOqr1U9SSzFesh0K5Z+vdqlc4W5xM6K57cuK8wF",
-	"5A0vF0j/JuVhs6CDVuAOtVeLi+rd9n75tBVXHxGJHVJetqiH1Q6Ef5QPsCcus1OWpsMj31++e7vvILl2",
-	"C0VnZv/5i70IRyRCp7YHCJJZtzlCqLWFWkMfoQf6FAmvD37STI+Ag/Y0EWwILNf0PL3544tB5RJafvPH",
-	"Fz17i1Uiz8RMpgG0XRlJH89Atea5NdsPY7Azj30GtwRUohwDYNzzNBuCBPzQriW8lmR/+ctf/rL/5s3+",
-	"6Sl59erwzZuM7L6/Otk7cu+43DQW9ZwZ8uL5V0POjujVlbnymxBSOly3aL1Y54fJzhwqDj2q0ke6WklI",
-	"FMRANX+I/AvahiqfmzgJCyNF5SLadE8xJbG/hkorZXGQsidxT7RIvkD6GsLbSVVpCJVuahgX5GZlWBQQ",
-	"EVG9nXBB8lp1BdMwJu7EQWDfaNwS9Jr5IOGEg9SHvdu7en0yE6hJTPPY6YYdDT4FuHEx2NiLv2QG11pR",
-	"lHQh14/Z/1a11lS9zo/pPCrK2VPA7GN631SlrHtzaB8R3pVG3dT9rN0oI1xow2gRHpvxwTtzv9ppDWfl",
-	"v9esJdt6ro6oXFxCa3TV5wKwabtkPiUNUn9TE8HXLSjq3IVJ+Ct/hJbtOnE2ajCUN+rc7hs0VL2pvN6T",
-	"Qw4e35HD8/2UqgWU85hKMQXNaNCZcG6bvxOgAcXI49Mw1zGJnF538rP14sky61i3xnu9ufQDrfhxWf7g",
-	"3nfXmQrL7c/8g+cwV9wmO/LxU1A2pomtxvBSly4O6DTWwm0Fxz5daPH5Gb4D9yzCG1nw2eoHtrqsIWY8",
-	"8egjxYw7vEFUz9BE24VYaAw9niTjPO2Uj8/P9rYpQd8eOwO1BOq0WTo5/hsrjhWYAeoCYrLBgOZQsf6W",
-	"rfpCaQEhxuckwDLBNCGyOgqybk3WfqlczP8gdu4PbOVx7exGJzQfqhdRWNuEVIqBc72J6e7nmIGRbd+b",
-	"sI+PMU4pk7fZx6Ac04rjz2/6QKCPPda0VZEOSYb/BcGDdnDYVxA4CCuSOTd6RrSl795K7wXURBrlDe6j",
-	"4qe4nyOsrWIHxRsB/gmu2m0QqXtWdm1WH7O61S1/ODZG8ZvawFVyLIofaVmztF1FfVM8ugVCt9Yc4tvt",
-	"cGhgOWbHYMYZd8DIkKnTLZblk7PXBZTXWEdUvQoUD9TV/LBpxpcvr9LAtyC7W1Pdx/pLvhcNGPGItsK6",
-	"k/+0Uw59jHK49O/3iDE3/+4X923SgDgW5H8Ovn7+3wmemRBdldwgUiMa5C5+rb1qJ3K5dNd36ho7kbUw",
-	"mMj4+PppEB9rh3iCJbUMNWLI1zKnpYPXejzhT0TzmKEw0usfIVb+8UTHPdHyveDm4/o7l9rQ0j84fkQ/",
-	"St5xl3D2+F4umeK0fIshAakOLo1izBwXhXKq0mPHgrPnEbrBd9ZUnHH6CbeH0L0EeyN/53/2r1a3+8e1",
-	"WUjlN7Tpu+KgX3yAV7yUp+1KluWcGvYHnSr38p1DkYaaOTNytboNf/r64MXBcwQ9yqUwSpb7VUmFS7DA",
-	"ejjUXAs/AGS9WzEr0dgyUpYYGoij6qBm2WvXjgSJRPdSQYhBLRCJqjggYBlOroWVK17h0hMrceiSGXBd",
-	"Qa9wTByEGKYgQG3IWjE3lz9oDBcHKQbzIYXM6yUTZnItmtgFqRSW+kJ4ZVYQimGlTBSItm2VAqurRKsp",
-	"78XBtbgW//mf5LiV9Gb/+LLluMICAtQsSC0Kpkj2zKxun2UIV5JTpTBYD3eeZA/7ZnULqQZhxzNftRSE",
-	"sb4WVhnMqWb7XGgmNMf4fi1JluCXJkfDXonY0d4BOTMe/BgIuWHX4mZlIIJ63/6DsL9bM9u9TmUYcpD5",
-	"Z0APQJ7HWAoO+9Bh3nANiNlSXYuCz2ZM+XDd9RrXL55/1YSSOO3tWmTHxrAl5MrSYskF18aOchfQFxFU",
-	"SMBjANQodAPestV/ZAfkCte0NAsXskYNyZ4tWFlKuyLXAoAFrZLdcBqwrmCsgCg7l9PitvlEiju7zVJo",
-	"+5d98hJ1x1wuGbmhdgBNqKtD0mi7E5L989rpidc7h9f45HC9M7n2iir8FWPQLaNhDPr1zofsgJyXlItr",
-	"QXCZnU2mA6wpbKhe0MoFeGWtgeTt9U52YCl95yfoXs9cjiMZa9C5nbKE2MncslVEMy88xZPO8JNrZ+lF",
-	"7cHC+19v3v2vs+3+15l1zeyPSOatJtwv4nzW3iYCOwjyVjRxGU0w22/wHcieEciGdQfzGeKA+awXSvIF",
-	"VQATauUJ+pph88CNy0ShPaaPYPclFww6t1wFBzizhtqMPwCrA/pIQWZcuUJ/RlEO8Vy6RNPfUuOci3hQ",
-	"QQhYy+4Z2DywtuFvGbQPWxwYFEg4FqQWt0LeC5QqzTF60RwjKDG8D4IL5pPZXys6Z1jtV9aiyI4sCzT9",
-	"5LQsGRDi5u0KwHLTlBmQ9hxHI37dObgkQ8cTNNd1VUkF1rql/MSXmEWU0yaUAGV6E1Gu3MlEgxeE8IoY",
-	"essIm82s6o6PMpQsIDCglBTo3s2+e3lFYBXxj9kejHtae/aHbQihyLhVfMm0ocsKchkhItj/XAuIUqaY",
-	"14PGKDw633PNGrnQ3B9OWCoG0i5n4cKxba8WTDe3FC0DAOU9UwzDNI10F1f7ugq3qt0KuMZvghuTll6e",
-	"XgsI08faYpiOO5tZxj20o39xQF7F0hDdpW1qwYtLmkVEYTkhN3VbcLu73gQJaxc/krLQgf/YFZUO1x7E",
-	"O7lD2GQO+utvN4tGBuRzy9d2GwnBw+d+aoQ23m4K4yojIe8iCDKvdR2Sv/5s+fDLAwIKPXl3fLn2eNyu",
-	"6e4flGckO3936daEVlw/k1RnEyApO3+/9sOzf9KKn51+yCYkOz++OnnV8zN6OrodP+NLe2Yy6J5CeE5m",
-	"DYXMc9e7igl7fL46eA6ZTv6B/GZFFsZUmry/eG03GySI1MyeduUnQxWDjj0bFaSUCGJENQoNZx1rsptZ",
-	"NfPQ/Xdm5eSKNPbeHsgxe8qgiLh/kxdz6F8qn0ZipWAuCxal4Aa+xnj/GQPwJts/Qn4GwFLBjNUQD67F",
-	"VwfkIhRPlQWDHC5UvvU6G8P1huyZff38edYgE8qZ27ShfUnvud8avOn/cvzmNXH+gAO/K9C/K3eso3qv",
-	"QLKR9mg6qmH5bqSVtBEwSvaHr58//4Nl0xcH5G1dlg495RB0ZjczKK2Ep3VClrRCQeb3jWqSWWMkI7tY",
-	"Ppguq5JZ5cDQub2bCfzqt8kqDT7ePPy4h7ci5iNpohkiNyxR0UElgq4OCGq6YONENDjtHEbAyEZHkr2k",
-	"D4m1jzI7e13nC8+YFdU6LhBzLb4+IFFKH630IclCYqA9Xah7hv+0v2VQ8qNdQTjzuBO4924MNkV9wB0e",
-	"xGXxUDVQacqpA/YQkN0s9dx+SP75Ids7Cn03LOiTOVC/xI2ZuJQ8xXCfrCoV5nO9c/jP651aMwWq0o28",
-	"ud758MHywR8PSPYNPnlAkuS5NYTcixvGSoh6aTfd2UAQv203W9XseseJmeudGS01/Pfu+mGRBqkHfnaP",
-	"K9oBqrq6XsH48nMQ0uV/ogVhLx1Qgqyg/n8OyLf2vtTAsopRd9E65vWXSUOCBIRwEHVWwTskUpAYvAj3",
-	"LUaAgO1uJ6rCzvchG3hhPYQrYDvp5sVkR5aidZQg7DEg30x1LisGHTC7arlhBbwVavs3H74e/gAaRbt4",
-	"kSeywHTuKbdmt65Qt3A0nJ9BFEB39gfX4v8exIq+XXHcoshyTlziw9vhRGaQhqC04kbAHdf+oVLsjrP7",
-	"1C9gaDz75y1bwfWI/WKyYkZkA+ARrnZtVw5K8jo2tufDmsDQvNFToPu1fjE4stUvCKjYynF1zTRuGjNT",
-	"SPrCzhvipZq3Rzi4Fv99QE592ryzo1o9w1/apYi90hwUZrTCYssOVHUgfzdLPNVZqWy1ajzowcJc2z5w",
-	"EYBy+g7iI73tnTNtPxfgHnHJwaBMI1vcc8UOrbKk7pjSwWegWIlG9/uL1yR7lk0aYRqG/IMmhpvS9u8u",
-	"G2S/DJ44KprfwlsO4PtHeridSk4VZMXIO6YOrsG1ZXuKPFexk2pnsuNCT3YOd0BFRkxbJqAEwc5XB88P",
-	"nu9EwSSoCdp/JaNbXvM7JqyGj6orzL1o+QlAWMJTQhMZbVVQq/QiFkBAGYSXbrtFWym8B+TMeLwAzyFf",
-	"Pn/uTTC4gZwXQzGrfBwSI6v9kt2xsv2OZi9Qe+ruqXJw1zPKy2yCta4yt3D4nBoWAaibIEg/Fg9TUH7K",
-	"LseCakRvzlCg6gxyEwtWMVEwka/I7gUruMYusOajtubtKdWLG0kVeGUuzk/2DgjahNqH7C6oIPb0zi1n",
-	"WSvSG41vpSEuTQcezYIoOCsgSszuZhNlAHv85fPnWPFUGF9mkT2YZwuzhASzJlZyzWP7oZu9HUlHO62S",
-	"37GjJjab43Xb2o2Dndivu3P4158nO7peLqlaYVRbMLh2fCbfX/2fT1x+1c7Pto+gaPZyq8PYdK6KKGQy",
-	"MqRbEt5uoNXPoTx68E2hssabkik5ZOMgwBk5jWxyUPNyWZdozN8womQNqEqxXkldqWh0nqIvYQ8OuPOm",
-	"Gim7W/maa3NsZzu4m+sunPamjnpLOT4/a6P7dZ/FupyAK7fuqHAbHrbYzmO9TbTVx+dneudnwDNNFb33",
-	"EdB6LbUi1pc4eJAz5zyrKgjIQjfZM/9He0Xinw5Aq40j8yhWBESX/7UAhxLECJJjv3PhkoU8Rfsh5pDT",
-	"CArgqy/XSr6endoeQGJdi49xC4KWgf7OK1/0DL1NTiAjFg/agw+GLKSxl4/dH7jmfE4POEjwQ2B0K1w0",
-	"efH8Oclc4hJZ0tJaEwx9X61jQw2x8jK2QbCHawFd/NiKObdENiwFX7LCmqhUS3FIcAlQmKK/Fzcncx7y",
-	"DIBib6Z2O9FI0ejjXDvBis2gniLcBl8/f34tstMa3ETO4Um6HQWcH+8lbsTx8flZduBcUU1mRUdLRN3O",
-	"Lfg9OoCt+IhDtgVhD64q7I0dzFXlbR9yhEk7rjjcyb7/ncO/9uDaRZ0en58dtShoqjp2iMEseHg+Q6Dc",
-	"8HpmSZsic+9MNlwFk03BtHa54aKCm8BPlrwFNBWP8q/d1enJasg9crWPSgr2EwSSg47W9BeHNG+ahWuH",
-	"MXWPn09UXfCGgXsGKe0bX7D7jxgaw+5VzSZhP/0i3TDUqpzwo3Vp4n1trXcPbVZrd5+myGrKjPwc8NW/",
-	"kcVqqztmi6sF7pKPutA2DZYK30vcXpFg8g707Jatgk7vqxV/mOy8eFrq2mFgCdLs2gcJHUIki3VJ2qoU",
-	"3L5wUaa4QuDRl91LN1aqnkk6VrHCt+3ITrZLCF41KoLvNXgwgzV3tbold0wUoBkZJrBUjn/Nrfi+6y/b",
-	"OyA/gV96KQv2JwQ0y/C9OXzH1zMhaL4IY/YrU++OL4ckLUIU77ojsxcQgAHi0Y+gj0gWCJNYGZd48yU1",
-	"0b7TCTnBm6TFz7+E+vfu+BKzlbwHeawK+O74cpT+l2gXsaP7dZMeeOl4LNx2eGW0ee6r+EUIFBZaKkYL",
-	"eIQ3lDskneT+kFE3PjfjLnqv95EnUfuOmlq3OtjgMwRraVQ+98y3QckYwf3/1jP+rWf8evWMdEZfT5js",
-	"r0DPAJClX5mCcRV5a6yeQVGVSIjofsWi2zYtzdcVjGfsoZLKjNQz/ChUd7QKe/+2tANUBvrle6MldOXj",
-	"qbwXVnI6BeEcuvy3mvCUasL69sElU5Z+iztKw0vgk7jJsOrQYTZ8i7aTSusUyM9eqfDjAKNsVCoWFILf",
-	"kmy2YuaopRx7/5BuK7ATog1jqkEiXNc4DsgFuDaK4NpoEPh834beMnS5rgcL4SQix8ZuyqGy1z0LZ7Bm",
-	"SUUhxRlNk2c+Efb9xesde/cMNH8NvlCXVDfY+gTgpU/lknIxpv1xxQFJc7hhWcp7l9s62PiNzG8j1h9s",
-	"752Xzrk2ip5WqOzO7+2yDJpa67b0mudnvDGDBHBivmMgYNwcXKVA5Ne/MJFeWtywnNaoqbUkAgThrouF",
-	"dbGLp59QF+e0LrZHyl0XJ+SKTrM0pmdzXbucPdcjPPfdMlZppxL3urh77R14d2bvji/Rr/op+XpwW+zy",
-	"OUfFZ+Hdt9KdHAB/BvtnfdNxubZR6yabtTcpWHCJd5mo17mTvE8bP497GIgs4TUzHF9OoZ5UN1vAWi/g",
-	"ZOJFRtaMvqRn3nmMnsph9JtRBLfU/8a6hex8ImiWzqZsSj/2mzRxmJprJcXdEyRHxnMYrY4zIANvwwN3",
-	"+yR8x8x2x2AjX9iFaCbhxZvfV4AcCNsKEnMH73oO8Bp4T2/c54qafJE6hvA+qVuhsB65nK6JWwxNKPkt",
-	"I6guTyBUjRZ/q7UZsKaS9+BuHQGiTOIn74krEkIKUONCraslL4qS3UP69j2HQNe9z6T9ntsV7Tv1vyX9",
-	"9zGa56fUhH/nam2F6S+/QifQv7Q6C8d5S4leJxSbd3dMuViTjvwMz1uYyoZhg5AvCOmbIUPJV8B8iocB",
-	"nxrWvA1goszjngewtE2Qer+nc+lDeX6L3ll4G7a339mpi2DVzbWM2I7t0+D0go/y3zrTbqwf1ypkkReX",
-	"ksK5WqHi0LplsK1Pd6Mn92kdub8z9X39Db95p+pz1H5arRniuR4wnPSp9Ode3vamwyB3R0iZmpQcSqFC",
-	"KjsYLBHfW1lvh7neOfzrwcHBzx+yFow7BuKjK/gufh6EGqsryKBSgpbEcRj8GxMj0nYruj5+9PPYVpO9",
-	"ZFTliyv2ME5vBEIQwe1juXcNAsvF+o6NYHUT9tXGO/ASSV4PG9h55kyEMZi1Dxq2b/P6Y1g9ZppPxOWP",
-	"c8zFsUe8ZAfkOAAJQNwsRpFaEy1zriQMUYqiVZ/Cn/fpnXlbRo7B5H8zvr2hWLARPj0X790TV28FldEh",
-	"UhrUkxfPX5DMtmtS6n9hN953zHxixunEN6akzG/XGTbMN4MyLgTPR+Eu7cV4Mo/YgPWWlmrgFouSGVom",
-	"XSPEHAiMb7nLSs0g9T54shBHws8W2juIGKeSA1Si+y4Kuj8+P7NKvIeQgDxRF60voiD6/yDfSkXQXItS",
-	"AG3v2mHUwKcH2dObmbgMqhZQa9i74FCuA0xM2VrSLaR7MD93fpfxx78+E3QtArkTbxwMz8Dp25qfW8Ul",
-	"P7Fa/plU8n/r47+QPt7WxR9/SXXCHZ9MFYfC52N0cVTeQjoj1EtvADPcPebdFZavXbYpoOFqQxUWd4TX",
-	"Vvh6P2TDnZ26Qs54edHotuheCTEKF/TjPcMAR7Vjjw4ttURABOF1Uri/wp0G4cTWdPCV0qxYqVXLejhp",
-	"990kOyQSXc8CBfDV537mR9KrGopG7madVcr2Or5p27YFtI47nGRj7P4sWpktmRrrR62xEHr5HbzYJ+Bz",
-	"pnxF7mFbM8KTQI5sJ3wPM6YzxEBX6bEgT4CgUQHw6yQZ6dapz7FnG2+5UJMtqk9HtPRR4Gpab6kxf95T",
-	"E62wz+bZzdy/ukfGG7PxasSHBLa315L9yQEMZLhV2cQBxBjwwujErut1GdsCsHBKBHB5o0WQXYcs5A0z",
-	"xRyUg2B73sHt4Vc8Rg0lbpKWCMhkcrUkfKyMI5nsWqMO0dUpyeVySfd9qbcC+tojKtKCHCoBTg0EQDw5",
-	"DM+B69gDgSHpdroeP89B/XcVmlGHqcXR9wkSQg78E3J151xlzXobiYUMuisen/aokgfAE+Ery6N9+pMU",
-	"Cnk8HgLoE20velqSZktvVrjLegKpLww0Hq78xg4Ko0939KVg72a9ymukBB6XZXTMda8G2/vJN1TzHL8b",
-	"pXhGn6Y1z58HJBGA6cbbg6zCGVasiH9x+zBxkB+Ino6H3OHxuJOb1F7jo5CUYwOpcOcv3+wzkUtwyjV9",
-	"tQwZI+cMHGqIBWs0qRS/s7TfMufbODv1Rud6EQeEDm5i1C9fHe9/+fUfyYyLOVOV4gI8FAv20HY48GK8",
-	"vyG+w+NdiDAPEvAF5y/fBPSCr0j2LdqocEsDkl58X5IzQ/QCQDpuGHzpFu0gOwIJ6HIEnbCP9zcaIqYN",
-	"1rI9O8KL0BHoujqhhhwXhe1mK6nZqwccEW4cwmpCh+oXV4/VE/o8M4AlA/HCA2AyHz6tEzbaoK0Uj5Cf",
-	"5eA9vLAHz8tXn/Xx//zlm5AB3rqf9BrTrosXEBGDipJX1H2lnkGvilOTaFn6w4KFV4KbseVOqQUg5oTI",
-	"3XSRFqyVxbEEPNy29I5ywEEkfNYA0kHjqe1j6kDJMvyC7HK4FgVZyLLQrpLQ3lGDQwtDoCVhP4FHiVc4",
-	"+C1beYwz+5MDliusVMMwQbLbT8BellaNoLrQ0Bm3M4Vpw7KgbnR2imZ7gECzcpk9GLILoSBhXdo1b5Cy",
-	"vb7z7mrgfkY7wFeV6uF4Vw4Kyhi7zUtel7e4rJ6LocvBWxLhxBCq2wGzwwlDoHlErl5FID6+tNFNzUvT",
-	"ODR9Fx6MD5GEKVFUFHJJ3r8/O8XLFPDxMGodkLNbiM2+nrF/L7CD8Qb3HzDGKnz8uhZckKyNfvjEWeUe",
-	"9yxgiF+LFGM9HkHogLx04EmtaZBdh/V2LRD1cbqk2jAFZyvbQ+PGQQIiwBbg4tnL2y9gcBpdi+judzn6",
-	"gCzIhK4VIMkB7hjRzACQIUzMFTQ4SF/RP7DVJ3qKiCE7fyUvET+wVU/SVXMmfjWhcFg5wAPvQzBhX44y",
-	"nC0HERjPpCtA4lvQgXb2p4y+4cL4hFEUFWTXF3rEg4gCwh1G+MtXX1oN2flbiVTe2LbHy/J8qASYERAZ",
-	"rpq8nezexLG8Dtcka1DgJ/62MEHwVExxiQJGdwSg1aQt0Vi+gRpSMqoNPBS7ghFwQj2oe+Jw4o17iAc+",
-	"ffBAesBb5ILesfYo+DRBLkAOuHL1ds4HGTn2J75S8qZky1iypAYi+04BVwAo5lYX9PlaWNUILkpgH+jj",
-	"vVhSpRe0hJoDvW5lZJ9fTgKsa+G/Aongr+R7qhOSwQWcgm0bFZ8wqHehZhJVnQAQgV+D6IjKdfibt7lW",
-	"AurGk8qSNppvv0xp5etAPY7V1B/xLCp86PVmVF1AObQrfUQyHClzEKMQCDQBI6ECIFI4OusdH8RVMmDv",
-	"/Il7QTJ7KzQhO5PeU3VirWrxB+PNbi6weIMVZt3DdcmsanzuKNgZ8X4RWQrRQvQ8VcA6P51d+3gO9ZNc",
-	"nTXL8Ss97H4zrBQ+sopaKIcUqoiGs45ZmnYvPu+ZbuOtMuqD71780sF3rsJOcxQ7Zjg6bBsjACKNFsH0",
-	"HBIgCBTeLzmOI90gHgP/G3QFL/fsJsZPA4rpujRHdhm9rHauBIK86wt/tsryUKgAc7W6TaTOIbH/mldn",
-	"d+yErPIrDYC0997fGBw0v6ZbcDetD3Xs7suFvI/vP/AfB4sWjbEBJo6uv6E4hxiFHsxnVDdQs81lLexN",
-	"MXGeHEv2x5jB7tnbeZibq9ASEN2EV746h3DFOOzvTXEol9Ea3c5U91sC9qLydgAq4QHc3/kmMA8Pq6DA",
-	"KD6sVi+kMohK3PO6jSdvG8cyrvYNK6U1jI0MSGpGkhkH/0Y0vw4hE6K5yFlYlpZzb+QyDDqpP5vTaqzx",
-	"7MMnIA1IQ1G0DaULGpaN+LOXMaE0TO8rePICmQx7cYMqPHNHG3MFW2cbbLcbxoQ/5d5ohcM4VWxJuQAf",
-	"7K7vDgH3oUoZurD2IEM7yhUv+R1bO83wuEM1z6GcI5S4ubdGIdfkpqTi1i7s++Zkao+H39FRj9CeZhDr",
-	"wkvWMkJms9ictB820dI3WCUPqnyslcyDuCVEkYZXqMcfdq77TnNUxLwp9KFaeOMQW4XIhbGUSMa6/96E",
-	"QOdpHeK3wZnertaYy8o7UaS8raujtmcW3g+gCoEle06tIeOe3qJu+gh9DK4lBnZAoacJMdbSbKLEsWQQ",
-	"JExGh6PWrrxpHxm+9stnE5tj1CQ4PdjOyZR1hQJkSCQroHoq60DEQX5CnxActCy9n7/hZsflyNQuwrnx",
-	"aQTpAinWBh6VlxQlkAOXJdmz7MlM0zR4J/gHM+itqVmbtJGJok0hkfDWYDQrZ2QXZU7LCengMFJshTMf",
-	"xPT8iGcYcDeDgMOyCz/5BAwPRep8rHtO+7I3ajz3JoJh/Z2mE8KA28sO5gfQ5ovlCvfd2re+cg81rkc0",
-	"mOwddBwB4kIBplncTroME8NEq3oqy2+fHAmYPu4l5r3z6eq6qhQ8xlgF+09fZBM8ZSgG4Y99XlHEIBlx",
-	"w4DZK0n2RZQs3bio/dWPfoWSajMNroZaGFnni/5wsDb5LZ5kol5aGfDFzs+TrWMt/wVU4d/Nc1USULeJ",
-	"R4A3GTw7JIODA3btb+v9yt4/Hosv8j7nVrMRSddzT/Jby7nsFslT0MpzI7szLEnoC48tmZrDMrfKChLI",
-	"L6jM3kaRkjrtXrzgufd2hGD3OkuJAsXgcetTZLL1W/s/sLBbwcb3JYDslrhS6rBemwVuT5rb1tIzgMjk",
-	"tYLy8OvekMGV/Lco/bco7ROlPcmHLWH6WWTny9SRA7WcivC3OCTuhkP4bW/S4WZ3u7QG1jP7P1Lxf7B9",
-	"rOr7rN/z/l43KiUvmDDcwNP1HYewogC+BDbbgmprI2gmDCsO3WsjBt/jiO7sYA1oCH9RbM41ZiAiLa00",
-	"LeeLDXFE7y9e29OlWMEVy00zspETTFKQBUbYHhwcgGz0TadGRgI1/LVWHI/S/2u//BN8ZSXnhS/b3K3S",
-	"2I2k8at5AhMY/SrwsH9/fw8ljfdrVbpQ3U1pibhAU0ybXzvPE3tlTFVdYtPOr/GMexrgKZ3iLwlDrQtu",
-	"9dQvE4kBupoG17q23GJ5yPNFYIj3F687UL+2PQKY1Fa36HBiC9GkNovOcXGlrwdjZi4cL2sr+ZGZLZMj",
-	"NpQdG1IXvcdrD045lE90RQBsE6nI9z9dYb3YWRMetuuevuHDGJgkC0wBQq15td/FaBwSKvXpPXzWstSF",
-	"r5G1s8b3eHx+5qJeEBeJafEHl9SYHQXQAGv3Ab1RW6dOwJ+/zI6C5oGEu4buya3drz1ukdfWRafDvCb+",
-	"8HGRl3XBeou+wLBbHsDtpPlbdo/9B6jJT3u7pcZLnYeOBJ24xQLnLlRstyvYvTDws+Zk5H71xp2GKK93",
-	"0BPvi8dHtMbpvFGClgtsCswYKa1tLR5TuPpgoQIzbJEG2XhUPbmJrK0nwO749OUruqwzrnqFn3c/ClpI",
-	"Ro9ZJp2R7rmnx147ASBHvS6+z1wk8WpClszQghoKUj76GAVjh+0PCHRpuT6ECVjF707eumGMvGVC+wuk",
-	"8cjJsrBCus+UkS3RsgUzNZyPPraY938fDOVMM79Da8zkAF4+UgDBw/tbumSj4b4SiuaTPbBfIY/5rBXH",
-	"a0ZaLVYbunIolwE2ZkXYQ8UV6wf3/zUx35ILvrQm8xcjzOWrNTERp2p1Xg3e4nPOryale4xhidviE7rX",
-	"TMtozv1VCDZy/Qigsq711HBAg0uG45x4gmKMstTT6r9Z7jOw3FhtLy1JA57/U4jRZ3hPjlLs2leqkTEP",
-	"RBreBFPPQ2gVyLwVMTwV5dNmQRSo/2bET3Lnd7wAYy51t+ceRiLJkEFPbBpvy5+KzRTTi3HXu4+sQ6EI",
-	"H+LQjWpKNFzCORVESFJKMWeK3DDCHhBTvDhYK36Pu0F2wXB94yzmwIXEm/FP47iPlYgNGECwVBc4we3P",
-	"RHtlIs/1ULjHRzznX3XGtcpQmNC/lkZw0ZpoABxac0iFyTdnorVCI46GNWo2OaLQ6LFGNWYiSZU4Fl42",
-	"7c6kWhL3KpbB79nE/QPcgdMFF8b+qXE27R0QfySgnfPvYOfR8cmOgrMJP3YNQ09rjb3p32oMs/bUrvuO",
-	"3HY0qjzSgGtUEI0/z+qyXCWOFi7VJRfzkl25xf8s7lvc+d5fmn14Wt/s2mGNl67rMbJ/jtyZ2zDrlJbl",
-	"MMOiJ9QzUVenmLg3iBnHV4nY+4koJPjfwa2ZZg6d5o6W78lxW/RmuokLe/jquCyD/vJZuKq1Hp+Sc47L",
-	"MqkYRMwUHte6FwQIoE66S4CEcD7ggLGHN1ebNeLcmD61eQ2lj+xu2tO9Hv6nrZluodWo+dYAFJE/vB3l",
-	"ia+sPYgULq5MIGq2Q/FNQEO8u/huoy0IrlQ13w7lIaZzCO7hMyI5tA+R35fRivFk3FvVGs6Q9mV171iT",
-	"o5JUnZO7HTNX/PufIa4twWpjclJix1hqVF/pp+Qz0221f88LRkq+tFbdLkQxOLZtQ8gp1oS8Pb3GfBRl",
-	"/CAaJy+iY57MsEavjQ/j6IVSRP7/FeDxv0vsTVMx8pfOyRBJXhlk0C2TNtqjRA4tNR90Yn3yfRsTA55a",
-	"pB7fzSPXczD+e00EHfWN1SRGupcRbp4y/XgwaBoYlHZ4oCNKXFA1pA/sZlxPubD8e8esfaKogf+vmMpC",
-	"xNiSPmTt8DFaTn3Lgho6RRe8DypbSsGNVJnPl/CWEUiWJTWGqb0njnZu3jbXkemoRvy6x+HSpFBfwsnY",
-	"yDqYtfFFNvHxiR3q/qBbUBx9dzkE3U2h5fjQu99PcFpSrCcDf9c4ow/D4fGSZDiqdsOxbD3OH5Es2vY/",
-	"fZFhapdLde1824r0/ARxsD3vuuMOQjtKFQN7N8/Antl7Vpb/PhFPqegk4zcHzkRUieFRh8Lr0z5xa9B0",
-	"Q/+Fs7hcBAJkt4GsdgjEHBzQFVWG53VJFQH0wLT5FWGIfPpXfgzOGvsMEM+Sd7PWwIypGvL9SocZ9SPa",
-	"/dTUsPHoaNKHQ7swOHv9oyx41hYNB3bu2YTU2geCoOYLHiJXO4rsCukSmkK83FPf6AiS58jnmtSAt7ih",
-	"Wunjbnhr+aC2nygz0IGTmvGS/YfL/qJNeWk7oqUhSovuFJZWUKZWN1Wqs9Ma0OJd3jBUO+N5mLKWtcrZ",
-	"hFQloxqCdGHWTYfH52dp/cRx4aeRd57FfxWSzgVDQnk1l1W3Jt/cYv66cOmQqM9SLBl8hXa5Wr5Ct3Zg",
-	"HwYOHlU3OQBfVZ7pEmJq/RZ49s9Kllt4Vapomz9JzNH4MoWv2zIbc/JdSWWXaTqySGF0Sn89hygdidM+",
-	"RJ+DZWMOaLumpFp3e/viEO2t6y8RsYlzx5c6dBTerDxEP/hZ3NrGNQ0DfKFPAzYLJeu5c+qGinylw47Z",
-	"pjz3d8x8eq5qLoD+jfpcMFvtvQiAW2enZLe7FXtpmIDN7DDoLXJjW3Wpx/sDsu9TlCuMD0miMGGjxo0v",
-	"N9hfaxAH+5x1Blvl7D326dbF7H+fylKPNfh5taW1aoK+dOCmsoG/fQWqSTsco0EhLz/rNaP/XLMaCn5g",
-	"QyJnEWaKKNbKKeotK7qBo5UaQB8/cqggN6XMb/8E4DRrL6RQdLY5j44iK5Tt+IAXTi7wj+7sOQ8xVYrf",
-	"oQjjwgWkQTPD81vM8cXC0DcrQomGyBPXZOIQ4Vx3XJBZCUDFPlUdqjGqujKpRKhX0iBBg75dwHlxiDxu",
-	"xliQIDVdy2ntwmlr/ixYw5Qny47QuLJaGCqftRqX27a/W27DIAO/pQ4CJ+KKLsPjXtqL2RnQEc+/ksYx",
-	"RZfr50rWVS/rn9c3pSUBamTxuWAFyb6zX2B3GXGcTFzqORZAtNeHYCXJzOr2IC9rbZg6ENIlC9szkh05",
-	"p5Sub+x4N6wIhv8uzMJyqM+u23MsnOescp5aSww1tfI8odtX4Ygj5xMG7ykHWBkfF+z762dkWIDPXfEQ",
-	"iPAHwu9C5bar6OEPXHO/0CEiBjZoiF8a0gcfSxFnA9rjzrmy+i0puRu0qavVLbljonC1XIXmUuyBcAn1",
-	"Gz0m2CRs07uKCdulrw4bANoySbWrfJp+g73EiQyFjqz1jyEjblJck3sqjD2mCGX01cHzg6/6cQ8CRZ8N",
-	"Guzd8SXO+8KN0AujCq0mkX+4kHm9ZFhqKsOfsydXZUbRF28t4KPby8fX3X9a22jsejXgpMgZjRTxAIdr",
-	"jJSyjzBzEY+I9tzpD6NjVzyI/4S8TwGO5g9wLG+sJQChQ5u4+TV8hkZJnIvjhaDVCUtGITkXstcV5YBM",
-	"q0vAVU7aXBEtT/TujhqIu0sgybIqqQhOIIgbi2YSg4tlzWo8a6o/widWXfB1jKDB1O3OVNdVJZXJIlsO",
-	"K0IGZWfX3ib+v67tytqrxCxk4XAcSmr4HZvWqoQ/IBoDBrDY/q53Pvxs7S8P9mJ3qSxZOWUPLK+dCTaj",
-	"pWYfsr0jV3zSqXmND4ORWV2WZMmLomT3UEJlQbmIA+ntriGmrd1LCBVVDKJSaalxfo0W6dOabQc4wbVp",
-	"IGBFej7ZBMszgf6FmP4FU75qhZ8gCROE+bj5A5Zb81DQQfL5BsxhlQBQgw2CX5koKgml7xBOD2dtj6DL",
-	"KF+X+dDp576vrwLod1Ra27h6wMheXfhyeBDBWctZpNDLbl5za+XAurF9ufI7IBFoxae3zP77Z3sEQd13",
-	"wqJW5c7hzjMoWO467ETSYsQyxNLtYqDp3gF5SR0kcxOmAxdHG2SL7MYPuk6bw2phllnj4id6EpVXUdS4",
-	"KD5gb3ibPmjkDxa1mnSliKs55Ds6JIq5hy546Zez9SGbgXQzkjOcYMaKzQDOBV2RcBOu13No6AomZgKr",
-	"CYJyvzx4nsIeCAqRU9AmAUgklc+2jEbEoN7ucKdKVpV/cXTVp+tKG8XoMipDDXVWQ7V112ei5nV3ANQS",
-	"7QgpI7jZSYkmZ9A8rWW3po3CYusFDfA2dOnsiYioSDPtEvPaagKQVjKLlxFI8VHL+BwIEPFYMxRrpDQD",
-	"MFqaBTlZsPwWY2z/OSIQQB9CLTLPRBNCXewFugKIFM/kbEb0PbeHFCYJlxaugAO0tAvUQru1Mm8FejAT",
-	"M6lyuBoDWrH721SqOUZt+PJAMV8k4gdSBwZLp/r6t7GccXxhOT54BXKKUSRukDXJ0+3/pKRa85zsWkUf",
-	"yiqtc8vECw8H6eR3zkl4mLCQ0TPtkgo6h22MCDk+P9M7H37+8P8HAAD//w==",
+	"7L3/c9y4sS/6r+DqnqpIt8ay91vePVKlXs1K3li7/qJIcvacF20NIRIzg4gDMAAoaZLj//0VugEQHIJD",
+	"jiyvvUl+SbwaEGgAjUZ3o/vT/9jL5aqSggmj947+sVdRRVfMMAX/Nc1zpvXVumL2vwqmc8Urw6XYO9p7",
+	"J8o1Kbk2JOPCMCVomRGpiLR/z9iD/9MdU5pLoQ/3Jnvcfvi3mqn13mRP0BXbO9qjzRiTPZ0v2YrawZio",
+	"V3tHf9nzfe9N9nyfe79M9gzQtKeN4mKx9+HDZG9alvL+NdemS+pVrQSRgpglI9Q2A7onREtiltQgyfZH",
+	"WTFF7UeacGxeyLxeMWEIVYwoRvMlvSlZ71wCDfFU/kOx+d7R3v9+3iz1c/xVP/9eypJR8Sfbz7lde5xL",
+	"xc9Ou/M4OyVGkgW/Y0AbX1VSGVaQ6fnZMVkwYYlnBblfMkHojWbC9BIKA8REJha0NksmDM8pDr91VVtt",
+	"CTa8YQW5WbeW8XeaaJbXips1gbFZP1+0h/+4BT2ptZGrU7miPDET/JUU8DPQOz0/I9zSqu5YQaToIzKP",
+	"+92+nJYtmDinZtklAH8jFTVLu8MwbKCjf/Sy6XL72G9kfnvBdCWFZv0buZL5LVGumSZzqQi7Y2rdHAs8",
+	"Lkuqo2YFm3PBij4aV/HQH7eJl4yqfHnFHsw2aeTlDblfSs2IJYPkUhjKhSZmyTUx7KH3YOhmjO1L+r7S",
+	"RjG6en/xukuN/5G8v3htN7RS8mFNjDwmmhkNO2uoWjDjxczV+pbcMVHYJX8wTNgZ9JFYRyNvp/HPtOQF",
+	"NeyC/a1m2wSjwgbPbmSxJnf4ld3uFAvcc7MklPx4+e6t/47Y7/rIvdsg4mN44MNkLzBe67b6XhYc/2S3",
+	"mgmYK62q0omP53/VKMLGjf3Oyr6TkjNhruQtEzh0e+2mgkAzYmwLIueEkhw+IVQUhBtN2EPF1ZoYvmKH",
+	"sCGuf7haz8+mZXnClOFzSyT7nmqe6+4eTZGt5ZzkTWOi69WKKo7iU9Rlaa+lvSOjajbZq5TdLuNXhCm8",
+	"27lhKz009S5FH7oDOFajSlG70w/PFvKZ2+4TGM1O1jWSN39lubG9dKY8erZnp4+a58aJeMJ5RJO4NNTU",
+	"+g3Tmi4SwnUq9D1TINWNtHRYNmm+nuB5sjKgPeHh+fIiqSHIOfRmR2NF3Kntsb0i3RmfndoJrvom8wPI",
+	"J7qqSkayaA0ILQpWZEMj+EWyJwFWrTtCJm8zK5F0DWrhUI+4+L3bdGrvJp5WX6YkL6nWPIdLtggtj8hS",
+	"3hMpghKgZG1YMYl1HPufJV9x+Ie7cFgB596Keo7X4fbtO3l3cZlQRd5dXJIlFUXJxeIYmSOT8KueVVRr",
+	"s1SyXiyzCXl3fnX27u2lF8Ka6FteWf2WrHhRlOzeqqyWpIUk/s4YJgtU2FmuWGHnSsv4IN2gSN7YA1C8",
+	"T6IPPkywF1bMlowWzpZ4klM5xX5fuW6jkVbMLGXx5CO9cd1GI0nFF1w8+UjvXLdw0dzUi8F1P4VWHyZ7",
+	"TOBIA+1fYjP7wUMl9SfYnZfYb7Q7K/owc5JkLtWKmr0ja9H9/tvmXFsDb8HUpqigD1OUFAnmH5zqO/zm",
+	"PPokKSJobvhdQs6dCaSWS0HLYzSoSkkLK77nSq7InJdMO9WoER2NyRDJrZ5DgyNHbMWrhDg8O7eiVTFt",
+	"NW2pyMnZ6QVRVCyYJu5DpC5DJpjxana/5IbZW5SLRWZJcqrkE/Lq2TmeiIrPUrfQe8H/VttLzF9GGwaq",
+	"FCRXzN4bQDtbVWZ9SK4au4uWWjbWNqlFwRTJnl/XL158k+Oo8G/2fPDOmZ6f4aVmxfeQ8mP1Od92Vil5",
+	"xwumxnx07tq+YYbaDm6oZjMOEtGsfU/F7GY9prOrdcVeinrlOuL5zNPeXmbQzzZNb3dcjkhO86XlV6tK",
+	"BeFM8iXLbzVcC4ohQ0eyHpnb7pjX6LdfFrYVHMx7qYqZYgv2UHVZrL0h38tife4+ucAv7DxtT7Vmaode",
+	"3mummh7sfNnMmHJ3YXNiP726eg2yl2s4SG75hqUwtj9xzUG6GkVzM7NrObPzGpbM+MUPSq7svBKyamPy",
+	"duM9r96UNL8FT8AjZIhi81onZEjo9BPIkO8bgp0cwa1znDtooNjGTsDDx1vtibNTbU8ASGUVa8Ma7XKm",
+	"rcFm7VzvbkEv0JPNtmXuWHLBRJyNotqZky2qaZ6zKnj5slqz2ao2NS1nptQgKJ56v9AO7sxDijlfzApq",
+	"wJqmRcHxujyPJUTHav5BMfbMnk6imbHcpdGnVJW11X5ITgUIppTs2XYkToCcU4riF91ys0YPHmKqN6Hl",
+	"JcuB1FQvs5taFGVCX3hLVww9ADgPgg0tixXyXljVIRKt+Buy5KBRBjQ05H2PFMC69ts2Py+ZQgeiM07Q",
+	"DWaNGeZIOSKUoP43IeCxIcGZYoXE+4vXRLMFuL73s1Li7ZIdNOYq9JjdsnU2fE/csvWQQP+Jre2s/EhD",
+	"zV/7dmBLKl7NKudZ3SppL21TcJgOydg/48JFFmR0Ofytlsj27WU/lURIQ5jVHnNGbtmaQEuNbnKurYAZ",
+	"VA3djfInGCMa1OpOM7A6R41sm6OR+qjhL6hhr2EwS4KcCWlm9pa67Q5+wXKpCiIkoYKWa8Nz7STq2CHl",
+	"W2muoHMYLO2lfyW1Qa5LeejJPtrK7g5zZxf70tnB0DlzLnwYXpiZZgY3eSbFDHXV3kW3d4iJNxsk8y1b",
+	"t1cBXpCwq8KesLoq7D9HLI4wl8wAO+h34gSJCWbf7IaafDlzToCZrqtKqgSHXMKbAjRuPAbUkAyVanxK",
+	"gEPkNGuzvn0OzVs69jbT8nvb2rl5Lx0dDZ3gmH0wszuqEjfeG3rLgjvZNSV3VHH7rSb72X+Y9a3v4/D/",
+	"ZAeE3lEOIsdK2UZGj6T1BHv6M0U7NdBYKZkzrXs07uhJjHlHeC6fuY/I/uLi/GRCztdmKcWEvK7pgbsQ",
+	"RlN1jl155S6tkaWOoNXjmo2FyybbUA3H7uNZ9X08WIuM2LjseYVBDWWTlsjMHU/Hz3a01x06/npvxuwN",
+	"PFH8zG4I+PD1yFF//PkqGkrzhaCmVmwGllNy1t2RX72ZngRuDl2MpeDSf3Dih7T03Fm1ETyDzmWzTZ95",
+	"aVu/wsbWJkX1yPl+uGKzIKlndG7Qxt2UF7kUBWjJt4xVkWhXIO412vaNhN/N5HoJZEx9p1Mg4sNkb1HK",
+	"G1pu3HXbZvpH+KB1Wy1XNJ95fqPlQipulquE0IFtaho0ujUXid2bEHa4OCSZ7f6ZXtKvv/t99mRK9qsV",
+	"zZ1zZdpQvDmZvJT57UzfsvvEGzJVC0twmETB53OmmMgZuWHmnjEX0WC5FHRVOzVWhJlSUUCDBTXsnq4J",
+	"DNba2ULWdjZhIqJe3XR2NprJie3h0lL7YeKeK7a+uoEeht6aEPbR1bXtlQsueVLVNyXPy/Vx5CuCWI6b",
+	"NSmlrLhYkP3MrG+Pnj9vqQDp03fmx/ww2fvrvZk5Uw18OXPOyoSn68efr0heUr5yL+OyLPB515lu+I6z",
+	"TfH48ecrNLDOTr+nmv0A4zgC8KzqGbW3pn+U7dl+f17tqZQlU9TuO2giXnABXRl7qDIkubW19ahT++PP",
+	"V3hw9dT8OVDkd9iSHHxeO6wafjPnDJeu1kyR/UzXN1nkHzwYsZBnbvDOQnKtaysLnnAdOTUftY5nQFLf",
+	"Mlpt+4bNpWJPR7G4mX8UxW+l+R5ISpNcyZLna9zyGX41sO+2EW45fmvvGlpV5XrEVp/DF7DJ1vj2ROhc",
+	"VmwGY4yjoTmx8KnVNOEfu7Lepf3oxPbbJcdIvzgrWlVOhehxmHQvkTb5OG+CkWCwWBikQfMlzmBXx4mn",
+	"/Upi128ciX4GfCG4WLjnte5yvnyoWG5lsWvYXKdkTle8XB/hhZlNSKY0hQjBjOWFptmYVcVO8REukHTL",
+	"q9lt8vV7IaTze2S3vMicgwNPhlUBMTIDxQ0Epq3sVZH1CK5hPdWSeMurn3hDnKxVnmC7n9iarKhhitPS",
+	"bt0dU0ACkgVK4z4lmuWKmQmh7moDq1IqQsmPP/90Sd5fvD44jhgT+Ra+8e/9Lh7Pfse1FaXFmGVGoj/4",
+	"mJ2udUELuFztz8f4OgNu48Q9i+akbYh2pLXUREEoHjJ4znhmjSt7ZZerIeL8YRLSOR/HeIjfxo3fUEEX",
+	"qFtKeNZZsZTrBkN5vj584V3F3j151ChUC0WFIZZc/4CCoUj4pwn87R48b/YK02Dwg3vZSFLKBUEzcMTz",
+	"u72qIPxhBj2Pjt3BcF1ngUNE7aNe95qo39a7t109qfjf2a5U+e8+njDfU0Ob3dFSLriYKVZwZeXbgOcw",
+	"dPLafnbhvxryB76zQ33t3/dkxQQvxj5ZvKuYODuN3iykWiQfTt+pBRVcR7GW8l5o7+8aOizv1AKV54oL",
+	"wYoZypDZLVvrj7lxGkk052LBVKW4MPh8wsXEyoDmyWSXm+ccqMTuf7I0foDD8LBOuf7uI6eVYt4AMDJy",
+	"rzXBNzuEu4CKNFtKbWZ0QbnQZlZXhq/YzNjBBh3KYKK/ktpM8ev38PEVfBv5btFFrUuql2NfFMFVfQlf",
+	"NO6IUtJidkNLKvK0H0jWonim5A0XRFoxlmGc6azk2mTEUshoYS/EWlup7X+uVTnWK/Na0uL7QMGHyV7k",
+	"OuwSdE7NklSKzflDOrCaTP1lZjuYYAZBiNi1NOqK5la83jJWhbOAXqUbZhsgMwydjij+GhiNAQ249agn",
+	"pFRrZxM7cy6zOx3UCs9l8bJGob2258E1PXd02I4xbgZeNJi64zmbFVzndhsHwwYu8YNT3x79PbXaeCPZ",
+	"ulUXbCVd2HkZxaOjGYIhzFwsBmcEfNte7IgHt8dKo8aC6hA8mgVWfzJHyxXQoiOyalVuocqqg5a0Y+Id",
+	"CW5/Nag+oIYLaZZMjRHROPr7Cwg1MIoK7b3128UUrL6ndNsA57ah61/rcpbzavmUIV6Xl69PoMvLmruX",
+	"YDsMF5DWwVA5R+V2+DHu8vWZ+85q0X/Gr1yPKy5m7vGyFdBhzdWvfj9krl5evn7DhXvDG7zbr8JGDLWE",
+	"5d2LwtBnzvcvU48a5+E3omoItA8iI4SxT4gV1arAp+BRCpVPpwjd77iHne9xG5m2izUr+ZzZO6zf0ZB+",
+	"2rplFaQzWEOELhjZf0H+QITEJ8iD3T3El0jPa09OROLYyCzXxWZwli7rxNV5uZQKfRITlEJzfAZ/ZiVA",
+	"4R/S2xIwHZNcYlgmilzQUH2URK/AjSK09re8yudS3nJ28DiZbBVfHyBh6CKO/tykCx3CroFLpLmjZc1Q",
+	"+4Job5R8/lHA0IV+Qhm9iGJIbdeJ1BW68E8R/sbof31+KqqAHn+GOzE8j1SwTzpRPuTstBWeZJoAbg0K",
+	"t1ctdlG3/Y22Gcizqe5uEIfxgmCLrKi6bSSYpUGTurJ8Wch7MVbX9lrAKFFn1SIg4V2I2d0lcsl+CemY",
+	"IWBp+Kp1D2Q1rEp4HHvM6xbaAt03LsVwJe4pPm/t1vcFfv0zxceup1YVP4yJsxpstmEG1ZrNtkWyJl5Q",
+	"r67O0Vu0EeA6KOvea9aKj7Rj37J1yXSCva1lboXEEUSvtCNpqSG0LMeM9xN2j34TP+ZGVF5azHIrTRNx",
+	"fu7RPBEsmI0h6A2MffX6Ml4EcH99nVj83BCqCfX5bJETbKconveaoZMkDAhOkjG7jQ4SciKFYLkZNRJ8",
+	"4UfShoqCqmKHsA3M2tvPvDsI49u8aXcDYf20Ls3BIZkGfye4XoUkqO+jT9yas2idF2MIv3Sk+p1xekWP",
+	"inDVhPDpKJjev9VyhTaaqssxmYBuSrFe3R7OKczRZO2A/oEY32uEFIOpZKc4UNC/wYE7C4lS6XnaeS0t",
+	"IxLNxaJsYhftZIUM/xlHMcb0Da7+W+kpYkW09Fvv7m2S1HV2Juaye6v7pQxhrjfrVjDmrtf3nz2xYwMX",
+	"QdPryYt7nY4ivAghg7DmEM5muc4nw9mjwwWh/lnCPdvtZ85brfhiafRhSNPAF4BD6DGzB8l17jKz6xVT",
+	"PCfw1uIUy7IkL+BArSqznoSQBKf4PyvZHSuDJgqvX873Msz8K/owA5V6VrAqJSX+qGi1/NNrp3dDI0dv",
+	"LAaPyQs79WdfkRWjQpNauETAwxEpTZDMfArDf5jsVSmX02smFmbpz7qihj1zi8ZFIe/BwkI7bPfQjHPU",
+	"PzCwcUUfelX/JrmoYsrxQcUUl0UcSnrcswq76TMQ2PiGPjSUKbZC198W+ko2D8nzea2UvT/76HwkTReB",
+	"jIgywe5deNLQ1rWo6dm1XYiBkS9c7GdEjk7mXz1A1nkjw4fWiLCPpA30nvS6JJkqq5jK/KL07tYotvaL",
+	"opmZ3azdW3vijlF1tCDuUFFN5rwsMeYLbhTqxNqwUc3M92t8NIfRV1IanzK01X3jY9UuwxfbJXrTzorz",
+	"pZLGlGwGEVJ3qQgp76fxUV+KGcWZxqCvRqI0oV+7L/mVo+LMExFTZsdb90WqXwwR450b3379n7vzo6fL",
+	"jrJ2AYF9d6CkxaVJMuzPSwYKnguXo6QqqXAZG6AoT8/PJlZndke9pNqgv1rOo3RQTfavZFkuXII8/A0c",
+	"YRtPvj1ZlF4nSsWQgRVJdTr3Y71BFMjKgCZTm2MMksN4+TnlZTJ13yXpJ5Yns72yIiP7+IxzMAndkH0Y",
+	"TNbGI/8EMo6JZoxkSHZ2AIEgFRMFZJjtY/jCBALqsXuyZug29EhQ+GfLEjCWXUf8PI0Hldpzpxu9SYYA",
+	"XAKkxtorPF5Zs4wqvGAa4ToAQ+K0j69EKyvHBfhNCJ8TbkghmU5uRNKKAtbwLOh6TH/dG0sZM3qkXvsP",
+	"gE8SctD2qTd0/C192x7x4c4ZIAlqo67TMSg+xar3LbxR6N8OdtC/WknGAe12K5YEtECZ1taNjfTa8xG5",
+	"X/J8Gcy5iftvePaiopi41F1almuIAGLqmd1jEI+H5BLje7ggbW07c9nRpiUtRgSZUJEzDFBLeP1kbVkA",
+	"Lb6K5qylAv9OR8lFjaVwjA8DekkdzAl0Dv/NSI49DgJ6TD1pEJQWh5+EoJO01t6E5Th7Aqi9hbCrtdPp",
+	"9619Aba7iyLA7NeDlou4vVTY2Uc8n0UMPYLVdo+J6YTp1KpMZZTOMUEM7arYqgcHwqrWhqwgOciyKx4T",
+	"zdCx4FKruNHO5XEwIazUjHz74huSOd73oRiKYQgcmPI3Vv0ouHa0ZaOfuLDTy4rlj1sVe6i2IRS0oAnI",
+	"Pm/jPdi/r2gF3FOwnBdMH4zHGaj4bJQI2xh2zAg+HM6HlXBhlNSVS1ntywryR6TVGo6EVcScGwUPy9js",
+	"wLPWwB8meE5mLcmUeA9l6hk0DCRFVrYeOoWznnM02cPvu58lTP4N7TF5CO0fZp/m0ELAsgvTw0Xy5A+e",
+	"CO+1wcdno3huPlYqWokA6/ObFIAXYRWCDIw9eml3XBNz7heh1uwYI+VZQWpRgjBrIpXsGgXH5ZO9JW7x",
+	"5gWFIw6XTMCKRd76JjC1cRBD0Kom+xn8CHySHfgUJho7vWe5LBjEZ7O5Yno5A9e4/YNH9rD/9k8RDVhI",
+	"2maIJHcCcuv9xWu4UxKq0pG1B9miLqmyerFClx9GsXXuK+8YdKhPwbNg9VczwhfYgEVtBBpeXZ2nOoWr",
+	"0Wo1dvSne+iO0KWSUUgX3fUASgBrbI2xxs4JNq/Lsr1G+5Z1qciXVnEcvF0gZijJjMknlQZhIApdaHnm",
+	"5y6Sb+NVzT2a9EU5TFyMwyTxKHaADmGvJndT9ELCywgVuDZLFwHRI+q7UcMYk+DvYKRz1Mcn0NR/CHMd",
+	"9R3AXvrPwiwHH3hD+mhI+qw1ix8RByOz3msWhQmEHmAaoz7Glu47mPCYzxzM5yRghs5ak976ucc6DbPv",
+	"52YfD3Qii21YHmKTdX3YEdkv2YLmqbygjRHSjobX8HVv7/7FaJQYGwBf2eWFyYdHec4ci3kFywjeIgj8",
+	"mjGx4GKYS7H1S2iMXfTtV8DDSt2CafEShXEZSTRdO2Pb/azrqip9vqF7XDrCa7G5/SDz9pat7b+b4AUA",
+	"qbJ/wgxRylf2PyQv8vAL5pm4Lx0QBQDzQHQzop31cU4nUWL7ze8ucpcx0EpISagCIWjRawMZXP3gisNp",
+	"J+nqIvEmbnaU4/qem3x5RDLLbtjxnJaaZbEjz/4GbrxSs4TvboJ4XOmzM3Vb+MwaH1Y+Ac4ZGqrhyrHX",
+	"34hwJECdumVrhBwbFOK2+U9sDYhjDWpVWFO7lG09ech1vWMwE+BeiXLtwzdPYECAa/W5edvBV30S3QZS",
+	"Ts/VY3owE1v4WwmNxbGgh58L7987+FFxZWlZzjSdM49tkopOg71HGMY/vryakFcvp6egJGyAow7atdDT",
+	"tCwv6dwfvwiaLJfW3i1nxpS9uQLvN0N7fSwJxM4F3G9kVx9ki+9RIaYOf3SjNTBeg2x5gl9cXb1ucgj6",
+	"2DOB2OGOUIB09xhPmhHE6SXwNdnHRI0/WOWz7TT7tVjdgfzxFZO16X/5ojilKEUPrN7K7P6ihNiAbsAI",
+	"Kcb+uQdQPSAvjoZ9gc6azpsI05j7UoqE6UaUh7Bd9FyRe0ix135FwBcgFYAcl3JE7DCSGKJHI3brkQ/D",
+	"kObRSwvtAaoeCGQSGhToRN+nby8jIz8OqeMaoe3t9J/Mgjt9e/kWCPkw2VtSPasUvxt8U3SNfJauWwGq",
+	"yT1rBRwmD/wrqs/xeweZlvJvnnSwxLd16SA3tK6ZmuWpAhlytfIgcs6Bia0He4ZWJ299CFgP2MxLAU+n",
+	"sD3cDOb/v5UmBNM2SAkJPjNUmR07RogD0Gdr4OmxC+KaD2YHYDO7JAOnJ60AnTJDean/2c5OlFqa2MdX",
+	"02dff/f7OP+UcEGW7GFotX+Iuv1nOaFDllV1yx+ivPnf4pkbP8XkGeIqr7n5XjF622eDT0mOrcgNNiNS",
+	"BNvhiHBDZAXIDPBkLyVZUbEmGkofFBG2GeXlWHfjp1DQJ3uKmVqJmZEznwnwyJyFC+joSrr8gLDZOGe9",
+	"e4eX7kMMDWJ6KctiVjGVu/IsO0ccYRfnrofk1r8UxbnkwvRtOjhGmTBO+RCtcmA3pcxvXf0RRTiCieBP",
+	"oBEHx2PF1DPnSaDwAqbH8sDMtX9syPFLUVRufktZBI/Nbl6epSymecAi+DhrsE3QNO/Do6UGwXBB96Te",
+	"D4OQuWFPjkgmpFuijOxDehsGCilWleuM7FOspoKYDWWPBy6xSMmnyNYWbtISFWaBwbEul4jC4t13XHvy",
+	"Rnidw/qM3+Rpg0fs/JU7GjDOPecTDLbG7bv0wCg1cHRS2y5MGLL7kiyVxi7sXmC2HfGIiI1/YWJvbQSn",
+	"AdBE1NL28eULAlZfPuSMFQzetX5ia8zWKhAhbiDC684XSmyZSPjX9GweDBMFK+wR0pfMpOP8rETBQIym",
+	"dAvGXkTh91HU0gCbFXcQ3RPMR7d+4wpABefbjpEXOKg3EN3LA0CQ7pbz15Lhj4CWDwl/3kR/GhR0MJ+h",
+	"X1QcZk5x2KG0Vlcv2ZGGVgebwMwz5uTGeIoAczkSN7sS1AA3vwxjg5qtCu+kGU/MK6oK52h5BCnR10AD",
+	"Xt/Fr8F1Z26ojVDLUcN6zMnHDBvBVTrtAhAl7PUwftXxkrnyHz6Cjo0eEEyA/93ht46nxCNH878/RvzY",
+	"z0KAzOc6D92jEHZkPA1sVZXe/N95eDdYPHKyzNPWgwjtz8RfMbzrYwhp3NENOX/92y77gR/9+KePoeLH",
+	"P21SEPzivz4poRhqi6Td6XkCNtlOyufkG09Zwz+1KmeK3StudoCee3/x+gK/eQQxzcetkARfSXQUAT4q",
+	"wWp/jyDBf/7j5Ttwod5xZeodbpc/Y/vHjOxG+jDZA8j3X02FC5DvaXV6E+47YeNHsekQPEabwCiNoCXB",
+	"SoBgPymYJlzkZV2Mqds4Imvz6VI1d0ioc4P6Ukb3S1kyn7BqauVgBN26zOePTbNLboqi1XI4S8IHpWKU",
+	"cPtlOEq6225IfpjsbSqKqRCJ8Czm1NBWbIDDUOWGVBSqYsWw5+hi0OS7F99+Xs9e9Mq5YxIcX7F3dc8B",
+	"ekX1siewJCD30hin1QeBRn7we26WRw61b78qKRcHE5Ld5GpdGWtTO3D8CclWtVrV6puvm3///lsMC8H/",
+	"+urr/5uOOUndJd1oTffSaQ91AUVVFEIqRb7cUU6ZWavgUG/FxncivjFp0aqg+UkcJdMirqZZsJIZ9uRl",
+	"O0+h27hq568aULKJ8ZOIUWAEUYowwPOoFQ/sEZKoaGMTocMOIizgWYfDK3hdjatqOKb+4K/qKdt9V0ag",
+	"BcKy90b+nhWuMKFUlz2w1hgGTAlGuaHAODslzH8H8cAuxySE/FppNoEKkxCNoCVxebGdlYooSMusV/J+",
+	"2+juXyjgz06dsEIAiQmBsK8J+a9zH1G+jZLYTu97WDAu1GKjGoUrQdukVTrMbMx2hbWRtdG8YJ/zwklx",
+	"wE/MJbifCW1U3ePdv/II/hyrKmpmrASmPqFoM925Kl2SPk89QgeEez0BiA+OWY9diMSd01D6gAGmPlnz",
+	"7NSOCO5aO4+sTWo2Ml005VFJqal1yZBj8iUW47RMGiUgWL0o1lv9jZZC//uMWoqcjev+SvoBkosW/N7b",
+	"NEh7E+Bh94UWl1K6+2BeC3yQAXe/TxCZc3sKFVnJIqy3i7TWo1JFhlP5wsAQVSVv7V7ldDhMoMkHSCVY",
+	"/DBM+LjnYQAZm7kg5xRAs27yoVwrTOZkY2uXOSAzh7Y5uL+K36VMqHPcUFULe9MfkUwaIzOy/yO9o5fQ",
+	"ziqZFdRWs+pkWVP7fwtV5ahRLiTSm1YoGwKiSyUVQeiMknlzfUA2syC+QkQHeMreG/EVpJiuS4O1TG9c",
+	"xGcxBj2gqRs86DbuXM1R4WGrnu/QgcfjD9dm9GL0NJkFYahe9MDWBl325bOedI5+69nvZk20oYtwMOPC",
+	"ViE6Ml/SUXUYarPEkm/jS8du1AoNfD7ya2wP4UIzFnPouO9jtobLbgd/Td8cdjAiziW+utlxIajeQ/H9",
+	"mgT8xNYeV69S7FcdHeOXdnbjPsHQjU2aOlZv2T0CzDqn0ZaEEsy4O4JE/zMMo/cFaTbLmvhiG6xoQNoA",
+	"XSYAX3BDblgpocCzHHHeehL1bacRAD8o1wuuDVMsBCOOSst3+avJUDxfq+2YLJhgioby2j25Oqn62DhK",
+	"q+PeMjrRn72sQvKGcRWb/tAipD3AkU2dbdsIQIw6I+2aHOajQ1wxq9RSOuUdAf6cnw/RAHypI1810m2o",
+	"Yjnjd4OAks4KOcUzhrw3qxVPebHQJepbkfcXZ2RfszumaOmv5AW/Y2JCNKso7vbN2qdtxb3PXAOphgsI",
+	"+0OGX7+/OENEMnt8ejkOf/4YrrvEAdInP1UGqS+RF0oZ8/m6gYEN+YhAEyZrO0slAmZcUnsQfQ0qO6mm",
+	"QHg0/rAAwNWXwt4dOMyYcgdA6k9sfQJf+LoHQNSsWfyt8djQeNs6vpteXoK0voiE+6YIhbA0HwkOrYl/",
+	"fj6K/jjBal4uq8au4oppbXUW75HOqRDSBCYdY9xBB0lxo6UImLWOKpCgplZiuGLKG9ezXVL4OG36Q5ld",
+	"bNCLIlbrZKSwXYTH04cd9G1abZZ4RqD6b8oCRwhgrA3pPIjxRYjF4oxGlK41vCSMyF1LJhXbdXKIw1JB",
+	"p0uql4NCBUkPVXvHQT3iOO6Lx1bm7VvWs9Mm7TcdlmfViRacs0sVCTIjlEaNCu6CScXNBAsZrmhVuS1p",
+	"XDMjlt5f8Z/OHevvet0Oxx9OgelZTl/xNsGdb6RYyNPviW8DGN3k62+f5Utq1XymyJI9EBzTp+ZhOqHQ",
+	"DjqvM9d2JbIkHHq0cY/J3fTXxvhH+i5P7ap6+xHhxl0otqCGzW7WroDvcB0a/833a9zf9Gad97oPoYYN",
+	"N+sGySTWfCbRi/TEAbACjgU8S4Q1Bg8PIKhxsWSKA4Kiq7QeF0kFBLiuY3L7rsx2qL48oAg6lKtNpKfH",
+	"RLN3now7KNrT87NWhVgAs9FRhG8/5N3WZ7UNBCaaG36XENtnXVww/0xcSIbgQMy2yZm9u/cB4ZLrGRfY",
+	"44ii01Mcukn+XBpTRWXnm/K/yaKi2hVyA53aLxIz6EdugFGaXkbme9rvA5RGU/AXSrQrWi3/VnbBvraW",
+	"aU+GCPj65g4/f/QMV3QNk2v846Hs/uD8bKOXbrye3KyoyG44lJAWkjh7rhxq8DWD9xnEsHssdziojm/G",
+	"JnoFFkpk6SEEm3Z571YvBzJr3aqmPFzuXJ/5MT5M9m7ZOtQb52JbarVg9zBoye+YPorNA2vWKUbBK5C5",
+	"zjIs92fQxLgnVVk7FDJ4hSP7L0jJ6B3T0Re0lIJtLRmVDFAJofz6DFirpFDNsbAEbdOcYhRfND0meNni",
+	"Dg0WFqTavIdR8Jl2CGf+DX3gq3pFEnjzx9tx5ZOz7sDKb/EKvPG+gBVTC3hXc57+2EkA7O45aoOhHusy",
+	"GFFX2G9Dh3u3Pp6MqqTa6vk4Bru0f5aJpgD+Bu4m/wQ5wtfU1F+lyvBRlWFR0pw37QfKzzUNf6P1Az5d",
+	"zYAvBJn/sRD4HwF7/ysBz/eXYQv14LaJjietwfavhoI/hoohzPuOrEksWclyq0wBVpaVYq3gTFdxBczy",
+	"W7Y+JD87102Qd+6un0QRqNGnfEyNIpon9nKKAy83fcrtKwPpaYQvvFQABhi6HhCHXM7nk65JYafhwbK0",
+	"HqG1l5iRuapK9sDNehvN/YVl+q68HoyiZjSU/jNaJTzg7zVrQn01uhFB3sCl1sEPP45cjrlc3XDh6ynC",
+	"5QhGarOmwwWNmZqenwXBvG1dQn2hHdYARK6Xs32nqxkiigXfRyaAs4Iv+gUJovNgRzKaAPTkUUtI2mSx",
+	"JXc1BzLQVRzg2Yk2cAapIVlIoc/QbSytytxUX4QXDG1YldnWK6kNkbYHtBGygpV0He6aCZlLO4b3LBhF",
+	"53OeT4hgEDB/I+8YyezaZWOKipU0wf5vuAAtV2+IYXMvQ8CTW/Mw3+QNvMKO9o6+GriNT4GQYEgXaXQm",
+	"3az2eICmAv3YrNp2s/tLMIQhRyXKmi2lBn2cuAYfN+NLS1EMr9ADxwHs7imAgsPBbm70ENQPj6PlcTLb",
+	"8QM3H0dsAHDAbCO+SD5H/aCadHzk580zoThAlG0Wp4MCA1aAOfwyK+jcKOT/EDwZcu5mwR7ystb8jr3x",
+	"1CNnd6//ML0Xk71VXRpelezdfO/oxeGLrwauZTfFtIBgC/ZQJWFJ5KriiDHSwf7dDxGkltAR6eo/KImI",
+	"XQkfaA9dsJpnoqp74Cd/gCVCtQBCeBHQwbh0NBLyyI5I9lctBcZmPazKdFjWZtJnKlDSa0R2NM3/zqKq",
+	"bOOj/D9lDGST7foIlJQmbzW9IZu1vpMr5IKbQjFyK4dULRyIhVUDELxEjw94HGV9Nw8Ju3gG/PtDesay",
+	"tgLrqk9C2CMi0NeMXAiY4pioB0G1R+EtlUPBina5C3hftI0NAPuQzH06M3LEZTcM3tEm/53w0XXRUu3w",
+	"eRWM/YbMoc1xSYtXcsz6OgJ7wbAyWpZ4hKlYZ/7G9oLVTSryqKQPeXJSyUfSBsEcFJ/W5vpRSwj8o/61",
+	"0BV0raixwtHuaaBk+2Y6+G9EVH/0I8YlTBME+htaPS6/440jwcmdmZ3956XLijZrKrYoW5eSFjFdu42P",
+	"XtE7Wn7eqYG39M+0jKbmuA6QNtnDZ156dyWeIC0RlS46ewYO3s9Kogv1tjd2oC8la7bXGt8efD3nUNwt",
+	"yuSkasGMJsVa0BXPaVmurdUDXOUKTuFwLkRQrcciDT8603ITHLaghs7GaA6n1FCvPfg4oRnGveiQaj1g",
+	"mOBXCNumPehNRRUTZjaakHNoH5NTSbXL91K1vsYz7qc09DUcRT8TdDLaPR418hU09ePWOiqB76HwxtQc",
+	"CLzpeNV3Jpg2rMCXnDH9vIX2MCHfhZvMqO18rxlOqD/13R26kdULQi7HuKoFG51vLVzQ6fm3ULEgtXqf",
+	"qmiBG6unuugU3kr3/SriZwedoBH/wpwIH5n4kDQMIGye7qw5BOFfh+T/Y0qGStmKEa/yytpMiJYNeCzk",
+	"/SzlvX9PhoJPY/y0v24ASFSuqRv+QV5C9BO+K+E0sESrKBBFvVw3sWZgHWTgUJitqDZMzW7ZGh+q05Gq",
+	"O4WSlJzqtJEWP3Z6mIZbtp7A8gvCBaGClmvD8xFlEu0ovuofFTnrPa3RE6ArwnhMhL3l7P0J1VrhuT0R",
+	"p7DbY0io3IhF8LYneZ6dtp33nDUvre5JGlbmCRI/N6i0hJ17utqUpkPavdDjYtE8Z5yduuoiWEkXOaod",
+	"GBLK2A/uZSDJBbhHxUbSz/jnHpLBchG03iyD4urpQpQpKw5C7KX9b0ID0IOdwgg7ierlzDgzcTuCm8OW",
+	"AEUEaexJF3a/HjsKiRQEjTxL6U1JxS2LoDZdcIlyhf63KzRu3K5k3sjgt+s2rc3SxyhsFEhKFYykiapU",
+	"5EbWIubawcj9dmUlULV643v9KyY8rrKqkRBEsVyqQpN9x4ftOAZ3u+iD3V+17XqEIGCgj81cWM+WksZ2",
+	"i+5pCAAi+xc/nJBvvvnmPw+OIfxnm3ixEsrq4EPZL9SwE0dIEy9XACD6DJcj/dICP7UqpOlWUqBuyV6y",
+	"L0vQaipWwkuRD+tHLedg5JsBArVfBLI2KWbFU9Ic6vOOKeIZE8iKFIk7BCG67F+fuY7ZDOHTXeuLDkYf",
+	"joiEBwBs94gdSQ/8siD73774CnBfoUSt++uEVCWj2tqOgt1nB8fkBZGqCVaBl7GPCKYfCnS8ilScnsjG",
+	"Y1eSCs9G5mtqY5rLrmGPUU8JVI030xOgAgv4QG6POwQj5NurFc19Pk07mXVWMFqUTs/u271aGF663WtD",
+	"e4QEbNchRmU1JU21oWsdpVvvtlVR/uypJ3N0KKZns30oifwTMpz/bpO3YEtlbQjg+dg15mbHaM2/3ps+",
+	"3YCpZ5aSH3++2sEu60tUu3Sbr0hV35Q8h0n6smp3TPE5jNSk9Y3gj95cq3azH3++8jczBHKGZOykegZW",
+	"yzGh5b3lgRe7b/9r6lCIHhs5CurLIwNHi1GBo71xJJvCKhU7mp719uDRfit9KNl00pg7XDRvgtouT/Yf",
+	"Zn0LTszD6/rFi29ySwv8Kx1uMDbGdCUFT2I6QMwIqeFioiVTZsSBcG8NEYZt55jlTBgahTG4zA4TZFfm",
+	"HjwC3LjDI5/7xKxu+aweS2tXFE0Y9jWSPnTO3rhl+zBxOZhbMqVb6XFNrpnV+0Ia3WCULA2ZeWjuhHKJ",
+	"u6VtbdyfmF3cJPOBNKo11HNB+CVLr0tt9fYTxH4BcERIStuVA2E6P1nix0YjQ3ykvBfh1jiG1y7LRk0i",
+	"sJWzkCEnilCcmi4oF9pEFrMoyPT8TI8PTP6tRgxLRV58mrDhFeWiRwN3hIGPxFVZzmulLJ+0Qoj3bR+G",
+	"QuBc28w5eHRMsSfrKQOc3TUBoKe4lk1jjPyCQZ4oEDoie1zeanJt2UcGZuuPicnuGAEy8sU+PmBbaRpX",
+	"Y54NlYfy+hbIAXJxOe1Wvh4UAReX06jLsyJ+T/TFKLd4Hxor6pZVcBqc43wCGLuKFz6WcHp+5vVO3NoF",
+	"WOxQBlM8RjFzzvTXnsgvIuIdLXcfKNs2w4PltqIF85G0qBof+8SbEF9rx8C4NB3k+ueMljeS3FMews8h",
+	"iB0fV5NR6u7w+qDaXzOE/pW8x6Jclit0H4EIJ6C4Fc0hoj6GRA7xwJuYyOOgdkfG3m/WZN/+9O3L2NtJ",
+	"dWrct0E2mur7I55svN93sNh9aOhfGFgxy0uZ3870Lbvf/Z3cgbKc2C4ubQ8fJntMKYAae0xNo5f2W/+E",
+	"hx1FMBjbpgZfRsAWTTXfrS6NAEM/ElRkC5xI9w1x2yMuNib4PDnwhNsO6Ug+QXVCSn201CRUNyvXhIs7",
+	"psyYpwH4dqYGi2dDlMg5RmhhwM0dU3r4gf7CtUuupC+BcErTgaN/lMSwB/M8xKZCBGkwRkF9RmArK301",
+	"4Oi5COK5kqsRiH3oLI2wFUf4NgNM4mSPi6o2o15WOnG5dj3ctGYrx0SjykW4QxM+1gHZd2uwhWvuwQa3",
+	"bUdfHO/m6jfPfV9GFG9YEu/+GLOe6HzYuhzJI+6BkwNvNnx3RLKbUt5kZP+Gavb7b73tUYRncqyJN+cl",
+	"SwdVd8vY9CEWO6CuoL8gtpvTbfalAoQD/4eDAJhVrr80pOLN8iyJCf/1b2TOS6uKbrw0A2PuBBmP/QxR",
+	"+wO2+tUB1TeqniSWYjNkuhVLv1nt0rnCXGJnxfNblxXmAvKGlwukf5PysF3QQStwh9qrxUX17nq/fNqK",
+	"q4+IxA4pLzvUw2oHwj/KB9gTl9kpS9PhkR8v37195iC59gtF5+bZi28PIhyRCJ3aHiBIZt3lCKHWFmoN",
+	"fYQe6FMkvD74STM9Ag7a00SwIbBc0/Ps5vffDiqX0PL733/bs7dYJfJMzGUaQNuVkfTxDFRrnluz/SgG",
+	"O/PYZ3BLQCXKMQDGPU+zIUjAD+1awmtJ9t///d///ezNm2enp+TVq6M3bzKy//7q5ODYveNy01jUC2bI",
+	"ty++GXJ2RK+uzJXfhJDS4bpFm8U6P0z2FlBx6FGVPtLVSkKiIAaq+UPkX9C2VPncxklYGCkqF9Gme4Yp",
+	"if01VFopi4OUPYl7okXyBdLXEN5OqkpDqHRTw7ggN2vDooCIiOrdhAuS16ormIYxcScOAvtG45ag18wH",
+	"CSccpD7s3d7Vm5OZQE1imsdON+xo8CnAjYvBxl78JTO4NoqipAu5fsz+t6q1pup1fkznUVHOngJmH9P7",
+	"tipl3ZtD+4jwrjTqpu5n7UYZ4UIbRovw2IwP3pn71U5rOCv/vWYt2dZzdUTl4hJao6s+F4BN2yXzKWmQ",
+	"+puaCL5uQVHnLkzCX/kjtGzXibNRg6G8Ved236Ch6k3lzZ4ccvD4jhye76dULaCcx0yKGWhGg86Ec9v8",
+	"nQANKEYen4W5jknk9LqTn60XT5ZZx7o13uvtpR9oxadl+ZN7391kKiy3P/cPnsNccZvsyMdPQdmYJrYa",
+	"w0tdujig01gLtxUc+3Shxedn+A7cswhvZMHn65/Y+rKGmPHEo48Uc+7wBlE9QxNtH2KhMfR4kozztFOe",
+	"np8d7FKCvj12BmoJ1GmzdHL8N1YcKzAD1AXEZIMBzaFi/S1b94XSAkKMz0mAZYJpQmR1FGTdmqz9UrmY",
+	"/0Hs3J/Y2uPa2Y1OaD5UL6OwtgmpFAPnehPT3c8xAyPbvrdhH08xTimTt9nHoBzTiuPPb/pAoKcea9qq",
+	"SEckw/+C4EE7OOwrCByEFcmcGz0j2tJ3b6X3EmoijfIG91Hxc9zPMdZWsYPijQD/BFftLojUPSu7MauP",
+	"Wd3qlj9MjVH8pjZwlUxF8Wda1ixtV1HfFI9ugdCtNYf4djscGliO2TGYcc4dMDJk6nSLZfnk7E0B5TXW",
+	"EVWvAsUDdTU/bJvx5curNPAtyO7WVJ9h/SXfiwaMeERbYd3Jf9ophz5GOVz693vEmNt/94v7NmlATAX5",
+	"r8PvXvxngmcmRFclN4jUiAa5i19rr9qJXK3c9Z26xk5kLQwmMj6+fhrEx9ohnmBJLUONGPK1zGnp4LUe",
+	"T/gT0TxmKIz0+nuIlX880XFPtHwvuPm4/s6lNrT0D44f0Y+Sd9wlnD2+l0umOC3fYkhAqoNLoxgz06JQ",
+	"TlV67Fhw9jxCN/jOmoozTj/h9hC6l2Bv5O/917Or9e2zaW2WUvkNbfquOOgXH+AVL+Vpu5JluaCG/U6n",
+	"yr380aFIQ82cObla34Y/fXf47eELBD3KpTBKls+qkgqXYIH1cKi5Fn4AyHq3YlaisWWkLDE0EEfVQc2y",
+	"164dCRKJ7qWCEINaIBJVcUjAMpxcCytXvMKlJ1bi0BUz4LqCXuGYOAgxTEGA2pC1Ym4uv9MYLg5SDOZD",
+	"CpnXKybM5Fo0sQtSKSz1hfDKrCAUw0qZKBBt2yoFVleJVlPei8NrcS3+9/8m01bSm/3jy5bjCgsIULMk",
+	"tSiYItlzs759niFcSU6VwmA93HmSPTwz61tINQg7nvmqpSCM9bWwymBONXvGhWZCc4zv15JkCX5pcjTs",
+	"lYgdHRySM+PBj4GQG3YtbtYGIqif2X8Q9jdrZrvXqQxDDjL/DOgByPMYS8FhHzrMG64BMVuqa1Hw+Zwp",
+	"H667WeP62xffNKEkTnu7FtnUGLaCXFlarLjg2thR7gL6IoIKCXgMgBqFbsBbtv5f2SG5wjUtzdKFrFFD",
+	"sudLVpbSrsi1AGBBq2Q3nAasKxgrIMrO5bS4bT6R4s5usxTa/uUZeYm6Yy5XjNxQO4Am1NUhabTdCcn+",
+	"ce30xOu9o2t8crjem1x7RRX+ijHoltEwBv1670N2SM5LysW1ILjMzibTAdYUNlQvaeUCvLLWQPL2ei87",
+	"tJS+8xN0r2cux5GMNejcTllC7GRu2TqimRee4kln+Mm1s/Si9mDh/Y837/7H2Xb/48y6ZvbHJPNWE+4X",
+	"cT5rbxOBHQR5K5q4jCaY7ff4DmTPCGTDuoP5HHHAfNYLJfmSKoAJtfIEfc2weeDGZaLQHtNHsPuSCwad",
+	"W66CA5xZQ23OH4DVAX2kIHOuXKE/oyiHeC5doulvqXHORTyoIASsZfccbB5Y2/C3DNqHLQ4MCiRMBanF",
+	"rZD3AqVKc4y+bY4RlBh+BoIL5pPZXyu6YFjtV9aiyI4tCzT95LQsGRDi5u0KwHLTlBmQ9hxHI37XObgk",
+	"Q8cTNNd1VUkF1rql/MSXmEWU0yaUAGV6E1Gu3MlEgxeE8JoYessIm8+t6o6PMpQsITCglBTo3s/++PKK",
+	"wCriH7MDGPe09uwP2xBCkXGr+IppQ1cV5DJCRLD/uRYQpUwxrweNUXh0vueaNXKhuT+csFQMpF3OwoVj",
+	"214tmW5uKVoGAMp7phiGaRrpLq72dRVuVbsVcI3fBDcmLb08vRYQpo+1xTAddz63jHtkR//qkLyKpSG6",
+	"S9vUgheXNIuIwnJCbuq24HZ3vQkS1i5+JGWhA/+xKyodrj2Id3KHsMkc9NfffhaNDMjnlq/tNhKCh8/9",
+	"1AhtvN0UxlVGQt5FEGRe6zoif/nF8uHXhwQUevJuernxeNyu6e4flOckO3936daEVlw/l1RnEyApO3+/",
+	"8cPzf9CKn51+yCYkO59enbzq+Rk9Hd2On/OVPTMZdE8hPCezhkLmuetdxYQ9Pt8cvoBMJ/9AfrMmS2Mq",
+	"Td5fvLabDRJEamZPu/KToYpBx56NClJKBDGiGoWGs4412c+smnnk/juzcnJNGnvvAOSYPWVQRNy/yYsF",
+	"9C+VTyOxUjCXBYtScANfY7z/nAF4k+0fIT8DYKlgxmqIh9fim0NyEYqnyoJBDhcq33qTjeF6Q/bMvnvx",
+	"ImuQCeXcbdrQvqT33G8N3vT/PX3zmjh/wKHfFejflTvWUb1XINlIezQd1bB8N9JK2ggYJfvddy9e/M6y",
+	"6beH5G1dlg495Qh0ZjczKK2Ep3VCVrRCQeb3jWqSWWMkI/tYPpiuqpJZ5cDQhb2bCfzqt8kqDT7ePPx4",
+	"gLci5iNpohkiN6xQ0UElgq4PCWq6YONENDjtHEbAyEZHkr2kj4i1jzI7e13nS8+YFdU6LhBzLb47JFFK",
+	"H630EclCYqA9Xah7hv+0v2VQ8qNdQTjzuBO4924MNkN9wB0exGXxUDVQacqpA/YQkP0s9dx+RP7xITs4",
+	"Dn03LOiTOVC/xI2ZuJQ8xXCfrCoV5nO9d/SP671aMwWq0o28ud778MHywe8PSfY9PnlAkuS5NYTcixvG",
+	"Soh6ZTfd2UAQv203W9Xses+Jmeu9OS01/Pf+5mGRBqkHfnaPK9oBqrq6XsH48nMQ0uV/ogVhLx1Qgqyg",
+	"/n8OyQ/2vtTAsopRd9E65vWXSUOCBIRwEHVWwTsiUpAYvAj3LUaAgO1uJ6rCzvchG3hhPYQrYDvp5sVk",
+	"x5aiTZQg7DEg38x0LisGHTC7arlhBbwVavs3H74e/gAaRbt4kSeywHTuGbdmt65Qt3A0nJ9BFEB39ofX",
+	"4v8exoq+XXHcoshyTlziw9vhRGaQhqC04kbAHdf+oVLsjrP71C9gaDz/xy1bw/WI/WKyYkZkA+ARrnZt",
+	"Vw5K8jo2tufDmsDQvNFToPuNfjE4stUvCKjYynF1zTRuGjMzSPrCzhvipVq0Rzi8Fv95SE592ryzo1o9",
+	"w1/apYi90hwUZrTCYssOVHUgfz9LPNVZqWy1ajzowcLc2D5wERxei69etPjBnsWgxi+pNaP9DiOAF1W3",
+	"rCDXwWVEvMS73nNGP1dE16sVVWvkiWgH4IZ0N+hz97rjZYVhZQlvnxiuuWQEgMLQneS4EOv62dW6X66D",
+	"PMWUdqtiuPRHY7VJULzfQWfer5AzbZdGgOvHJT6DoYAsf88VO7KKoLpjSgd/iGIlOhTeX7wm2fNs0lwU",
+	"YTl/p4nhprT9u4sUj1YGzzcVzW/hnQpqF0Q2hl3knCrI+JF3TB1eg9vO9hR55WIH3N5kz4XV7B3tgfqP",
+	"eL1MQHmFvW8OXxy+2IsCZVDLtf9KRu685ndMWOsF1XKYe9HygcBFAM8kTdS3Va+tQo84BwFBEV7xLfvt",
+	"pMwfkjPjsRA893/94oU3L+F2dR4axaxidUSMrJ6V7I6V7TdCqxxYiXJPlYPynlNeZhOs45W5hcOn4rAI",
+	"QN0ECxBgYTQFpbXsciypRmTqDC8LnUHeZcEqJgom8jXZv2AF19gF1rPU1nQ/pXp5I6kCj9PF+cnBIUF7",
+	"V/tw5CUVxJ6LheUsayF7g/itNMSlIMGDYBBzZwVEwNndbCIoYI+/fvECq7kK40tIsgfzfGlWkDzXxIFu",
+	"eKM/dDPTI8lvp1XyO3bcxJ1zVCVau3G4F/us947+8stkz51/jNgLxuSez1L8i//zicsd2/vF9hFERC+3",
+	"OvxQ54aJwkEjJ0Hr9rIbaAUDlH4PfjdURHlTDiaHTCMEbyOnkb8BVNhc1iU6Km4YUbIGxKhYZ6auDDY6",
+	"htFPcgAH3HmKjZTdrXzNtZna2Q7u5qZ7qr2po96JpudnbeTC7pNflxNw5TadMG7DwxbbeWy2ibZ6en6m",
+	"934BrNZUQX8f3a030kZiXZCDdzxzjsGqgmAzdAE+93+01z/+6RA09jjqkGK1Q3zOuBbgLIP4RzL1OxcU",
+	"CMjBtB9ifjyNYA6++XqjnO3Zqe0BJNa1+BiXJ9yv6Mu98gXd8Ap2AhlxhtDWfTBkKY29fOz+wDXn85XA",
+	"+YMfAqNb4aLJty9ekMwlZZEVLa2lxNCv1zo21BArL2P7Cnu4FtDFn1vx9JbIhqXgS1ZY85tqKY4ILgEK",
+	"U/Rl4+ZkzvufAQjuzcxuJxpgGv23GydYsTnUioTb4LsXL65FdlqDC8w5c0m3o4Bh5D3gjTienp9lh87N",
+	"1mSNdDRg1Fvdgt+jc9uKjzgcXRD24Cre3tjBXMXh9iFHCLhpxeFO9v3vHf2lB7Mv6nR6fnbcoqCpWNkh",
+	"BjP84WkQQYDDy6AlbYbMvTfZchVMtgUK2+WGiwpuAj9Z8haQYnwFA+2uTk9WQ+6xq+tUUrANIUge9M+m",
+	"vzhce9ssXDuMF3z8fKLKiTcMXE9Iad/4gt1/xNCYUqBqNgn76RfphqFW5YQfrUsT72trvXtosxaJ+zRF",
+	"VlNC5ZeAHf+9LNY73TE7XC1wl3zUhbZtsFRoYuL2igSTfxzIbtk66PS+EvOHyd63T0tdO8QtQZpd+yCh",
+	"Q/hnsSlJW1WQ2xcuyhRvDDVfdi/dWKl6LulYxQrf7SMfgF1C8BhSEfzKwTsbLFVrO94xUYBmZJjAMkD+",
+	"pbriz1x/2cEh+Rl87itZsD8gWFuGb+nhO76Z5UHzZRizX5l6N70ckrQIv7zvjsxBQDcG+Eo/gj4mWSBM",
+	"YtVf4s2X1ET7TifkO2+TFr/8Gurfu+klZmJ57/hYFfDd9HKU/pdoF7Gj+3WbHnjpeCzcdnhltHnum/i1",
+	"CxQWWipGCwgwMJQ7lKDk/pBRNz434y56r/eRJ1H7jps6vjrY4HPj/CBe5XNPmFuUjBHc/2894996xper",
+	"Z6SzFXtCgL8APQMApL4wBeMq8tZYPYOiKpEQ0f2KRbdtWppvKhjP2UMllRmpZ/hRqO5oFfb+bWkHqAz0",
+	"y/dGS+jKx1N5L6zkdArCOXT5bzXhKdWEze2DS6Ys/RZ3lIaXwCdxk2HVocNs+M5uJ5XWKZCfvVLhxwFG",
+	"2apULCkE9iXZbM3McUs59v4h3VZgJ0QbxlSDsripcRySC3BtFMG10aAL+r4NvWXoct0MhMJJRI6N/ZRD",
+	"5aB7Fs5gzZKKQoozmibPfZLv+4vXe/buGWj+GnyhLmFwsPUJQGefyhXlYkz7acUBJXS4YVnKe5e3O9j4",
+	"jcxvI9YfbO+dl865NoqeVhjw3r/aZRk0tdZt6TXPz3hjBgngxHzHQMCYQLhKgcjvfmUivbS4YTmtUVNr",
+	"SQQIMN4UC5tiF08/oS6Ga1Nsj5S77gXXFdRmabzS5rp2+YiuR3juu2Ws0k4l7nVx99o78KbO3k0v0a/6",
+	"Kfl6cFvs8jlHxWfh3bfSnRwAtgb7Z3PTcbl2Uesm27U3KVhwiXeZqNe5k7xPGz+PexiILOENMxxfTqFW",
+	"VjcTwlov4GTiRUY2jL6kZ955jJ7KYfSbUQR31P/GuoXsfCLYmc6mbEut9ps0cXihG+XS3RMkR8Zz+LOO",
+	"MyC7cMsDd/sk/JGZ3Y7BVr6wC9FMwos3v68ApxC2FSTmHt71HKBD8J7eus8VNfkydQzhfVK3wnw9Kjvd",
+	"ELcYmlDyW0ZQXZ5AGB4t/lprM2BNJe/B/ToCe5nET94TVwCFFKDGhTpeK14UJbuH1PR7DkG8B59J+z23",
+	"K9p36n9L+u9jNM9PqQn/i6u1Fab2fIFOoH9qdRaO844SvU4oNu/umHKxJh35GZ63ME0PwwYhFxJSU0P2",
+	"la/u+RQPAz7trXkbwCSgxz0PYNmeIPX+lc6lD+X5LXpn4W3Y3n5npy6CVTfXMuJWtk+D0ws+yn/rg3NH",
+	"+nGtQhZ5cSkpnKsVqiltWga7+nS3enKf1pH7L6a+b77hN+9UfY7aT6s1QzzXA4aTPpX+3Mvb3nQY5O4I",
+	"BVSTkkOZV0jTB4Ml4nsr6+0w13tHfzk8PPzlQ9aCqMckA3QF38XPg1A/dg3ZYUrQkjgOg39j0kfabkXX",
+	"x5/9PHbVZC8ZVfnyij2M0xuBEESn+1ju3YD3crG+YyNY3YR9JfUOdEaS18MGdp45E2EMZuODhu3bvP4Y",
+	"Vo+Z5hNx+eMcc3HsES/ZIZkGkASIm8UoUmuiZc6VhCFKUbTqU/jzPr0zb8fIMZj8b8a3NxQLNsKn5+K9",
+	"e+LqraAyOkRKg3ry7YtvSWbbNXABv7Ib74/MfGLG6cQ3pqTMb9cZNsw3gzIuBM9H4S7txXgyj9iA9ZaW",
+	"auAWi5IZWiZdI8QcwI1vuc9KzQBWIHiyECPDzxbaO/gbp5IDDKT7Lgq6n56fWSXe59VBDqyL1hdREP3/",
+	"Ij9IRdBci9Ibbe/a4e/Ap4fZ05uZuAyqFlBH2bvgUK4DBE7ZWtIdpHswP/f+JeOPvzwTdCMCuRNvHAzP",
+	"wOm7mp87xSW380F7lfK30gQnN6KfRGmRh+QCktEcCmiocwxJoXLe8iwVvIgK3cHHGR75zJVOtHOP/NqN",
+	"1+UQMwqblsZlScWJp5gfmilIhAnYpOsJaaWMkaqsF1yQm1oUJUskmiHcRYHJrlIzzKHT9cr+pamwZmdj",
+	"v8D61sck3K5NhinmuAL1FROQ6B6RHx1qO08Unje1IQJhOyAaRjME7FozQ/ZzWpYkgaFDpiJAvoF7g3Eg",
+	"xvUpLN2oG/q8pK7y0HO/O+TTT3vLv5a0ACSBbflwkFLN2gazPcLffg7NsGHjs9No98JCbx7RK1aWIcXa",
+	"nVO+obfvdzK7D75opSApS57IxP9M5v2/bftfybZv2/WP5+1O6PSTcXVO8yUbY9ejIRhSoyncHQFYyAkG",
+	"7/q0fO0y1wE1XBuqsAguRG7A189CZu3ZqSt4j4owjTTPrnoZoxVCP/6VCWD79uzRoaWWCBwjvH0LV0bQ",
+	"jyE14ZBMQ0VJe+nayy7yRJy0+24SpxJ3yFmgAL763CFDSHpVQ3Hd/ayzStlB553Ltm0VpMAdTrIxdn8W",
+	"rcyOTO3UjTYLoTrhYBg/AZ8zZfRYv1WEu4Mc2QaPGGZM59QBu6fHG3UCBI1KptkkyUi3Tn2PBLbxjgs1",
+	"2aFKf0RLHwWu9v+O1vfnPTXRCvvMwP3M/at7ZLxjLF6N+JDA9vZ6xX52YCUZblU2cUBaBjy6OrHrelPG",
+	"toB+nBIBXN5oEWTfIbB5J49iTmkX7MA/lnmYKo/lRT26jiUCsiJdzR0fd+dIJvtSMFeFgpJcrlb0mS+J",
+	"WUBfB0RFWpBDOMGpgQCIJ4ehfnAde8BEJN1O1+OMupIoXYVm1GFqcfR9goSAp/GEXN05V1mz3kZiwZfu",
+	"isenPap4BDBu+GL76PfBSapaQzweFhoh2l70tCTNlt6scZf1BNLomHFgTG5jB4XRpzv6UrB3817lNVIC",
+	"p2UZHXPdq8H2fvI91TzH70YpntGnac3zlwFJBKDj8fYgq3CGlX3iX9w+TBx8EFaZwEPucMvcyU1qr/FR",
+	"SMqxgbTa85dvnjGRS3DwN321DBkjF2gaIma20aRS/M7SfsucnxTtzI58Ozt1EOtNvsvlq+mzr7/7PZlz",
+	"sWCqUlyAt3PJHtrOS16M913Gd3i8CxF+SgIK5fzlm+Bx+IZkP6C/C25pQByN70tyZohegh/mhsGXbtEO",
+	"s2OQgC7f2An7eH+jIWLaYC3bsyO8CB2BrqsTasi0KGw3O0nNXj3gmHDjkKgTOlS/uHqsntDn5QVcKsg9",
+	"GACm+vBpXT3RBu2keIRcTwcV5IU9uIC++ayBROcv3wQ0idb9pDeYdlO8gIgYVJS8ou4rmg16VZyaRMvS",
+	"HxYsUBWeLFrulFoA+lbIAkgXs0J/qxWH8P5Vrgm9oxzwYgmfN8Cd0Hhm+5g58MYMvyD7HK5FQZayLLSr",
+	"uHZw3OB1wxBoSdhPwEf5Cge/ZWuPBWl/cgCchZVqGHJM9vsJOMjSqhFUYRs643amMG1YFtSNzk7RbNeR",
+	"FxCA3PfB5xvWpV0bDCk76Dvvrlb4Z7QDfPW9Ho53ZfOg3LvbvOR1eYvL6rkYuhy8JRGaEEsauAIWcMKw",
+	"IAci/K8jQDBfAu6m5qVpHkd8Fx60FBHXKVFUFHJF3r8/O8XLFHBEMQMGKgy0kO193Xf/9mgH4019FMAr",
+	"rNDVfy24IFkbJfaJESo8hmKotXAtUoz1eDSyQ/LSAbG1pkH2HW7ktUB03NmKasMUnK3sAI0bB52KbyiA",
+	"sWkvb7+AwWl0LaK73+F9AAIrE7pWgEoJGIZEMwOArzAxV/jlMH1F/8TWn+hZM4Y2/kJeNX9i654EzuZM",
+	"fDFhtVhhxRcogcDkPrwDOFsObjSeSVeAxLegAzfuTz9/w4XxyecoKsi+L4iLBxEFhDuM8JdvvrYasvO3",
+	"Eqm8sW2Pl+X5UDE1IyAybqhmv/8WJnswcSyvwzXJmmoZE39bmCB4Kqa4RAGjOwLQatKWaCxzQw0pGdUG",
+	"gk5cYR04ob74ReJw4o17hAc+ffBAekBcA0INx6Pg0wS5ADlAEKPbzvkwI1N/4islb0q2iiVLaiDyzCng",
+	"+CbrVhf0+VpY1QguSmAf6OO9WFGll7SE2iy9bmVkn19PAmxq4V+ARPBX8j3VCcnggtfBto2K9BjUu1Az",
+	"iarzACDJlyA6orJG/uZtrpWA4POksqSNet4vU1q5f1C3aD3zRzyLCsR6vRlVF1AO7UofkwxHyhxcMQQV",
+	"TsBIqADUGI7OZseHcTUh2LvoBd/eCs0L/qT3VJ1Yq1r8znizmwsscmOFWfdwXTKrGp87CvZGvF9ElkK0",
+	"ED1PFbDOT2fXPp5D/STXZ81yfKGH3W+GlcLHVlELZeNCteVw1jHj2+7F5z3TbexmRovPFa7hKpE1R7Fj",
+	"hqPDtjECIGpxGUzPIQGCBRX6Jcc00g3iMfC/QVfwcs9uYvw0oJiuS3Nsl9HLaudKIMi7vkByq3wZhUpZ",
+	"V+vbRBouEvvPeXV2x07IKr/SAG597/2NwUHzJd2C+2l9qGN3Xy7lfXz/gf84WLRojA0wcXT9DcU5xNU6",
+	"wHxGdQM121zWwt4UE+fJsWR/jBnsnr2dh7m5Ci0B0U145asYCVe0yP7eFNFz2fHR7Ux1vyVgLypvB6AS",
+	"HoqgON8E5vRitSgYxYfo66VUBhHOe1638eTt4ljG1b5hpbSGsZEBldFIMufg34jm1yFkQjQXOQvL0nLu",
+	"jVyGQSf1Z3NajTWeffgEpBRqKB65pcRLw7IRf/YyJpTQ6n0FT14gk2EvblCF5+5oY95x62yD7XbDmPCn",
+	"3ButcBhniq0oF+CD3ffdYfEOqOaILqwDQHuIcCdKfsc2TjM87lDNcyh7C6XA7q1RyDW5Kam4tQv7vjmZ",
+	"2tfW6Oiox2hPM4h14SVrGSHzeWxO2g+bzIsbrCYK4bEbpUUhbgkR6eEV6vGHneu+04wub9Dbm4JIqlW7",
+	"AGKrEAU1lhLJuNp/NSHQeVqHEFpwprer2uay8k4UKW/r6rjtmYX3A4jGtmQvqDVk3NNb1E0foY/ByMXA",
+	"DiiINyHGWppNxgmWVoPk6+hw1NqVge4jw9fI+mxic4yaBKcH2zmZsqlQgAyJZAVUmWYduEnIdeoTgoOW",
+	"pffzN9zsuByZ2mVLND6NIF0gccDAo/KKogRyQNUke549mWmaBgIG/2AGvTW1vZM2MlG0KUoU3hqMZuWc",
+	"7KPMaTkhHbROiq1w5oP4wB/xDAPuZhBwWMLlZ5/M5WGNnY/1wGlf9kaN595EMGy+03RCGHB72eHiENp8",
+	"tVrjvlv71lcBo8b1iAaTvYOmEbg2FKqbx+2ky1YzTLSqTLP89slRxenjXmLeO5+urqtKwWOMVbD/8FU2",
+	"wVOGYhD+2OcVRTyjETcMmL2SZF9FwAuNi9pf/ehXKKk2s+BqqIWRdb7sDwdrk9/iSSbqlZUBX+39Mtk5",
+	"1vKfQBX+l3muSoJzN/EI8CaDZ4dkcHDArv1tvV/Z+8fjekbe59xqNiLpeu5JpG05l90ieQpaObNkf46l",
+	"W32K2YqpBSxzq/wqgfyCyhxsFSmp0+7FC557b0cIdq+zlChQDB63PkVWbL+1/xMLuxVsfF9OzG4JBuDj",
+	"em0XuD0psztLzwBIlddKMWE63pDBlfy3KP23KO0TpT2JzC1h+llk58vUkQO1nIrwtzgk7oZD+G1vAvN2",
+	"d7u0BtZz+z9S8b+zZ1j9/Hm/5/29blRKXjBhuIGn6zsOYUUByA1stiXV1kbQTBhWHLnXRgy+xxHd2cFa",
+	"+RD+otiCa8xARFpaaVrOFxviiN5fvLanS7GCK5abZmQjJ5ikIAuMsD08PATZ6JvOjIwEavhrrTgepf/X",
+	"fvkH+MpKzgtf3r5b8bUbSeNX8wQmMPpV4OHZ/f09lH5/VqvShepuS0vEBZohBMfGeZ7YK2Om6hKbdn6N",
+	"Z9zTAE/pDH9JGGpdoLynfplIDNDVNLjWteUWy0OeLwJDvL943YENt+0RDKm2ukWHE1voSLVZdo4Lrvtw",
+	"zMyF42VtJT8ys2VyxJmzY0Pqovd4HcAph7x6V1DENpGK/PjzFVaKnjfhYfvu6Rs+jEGOssAUINSaV/t9",
+	"jMYhoeqnPsBnLUtd+BpZO2t8j9PzMxf1ghhrTIvfuaTG7DjkbVu7D+iN2jp1Av78dXYcNA8k3DV0T27t",
+	"fu1xi7y2Ljod5jXxh4+LvKwL1ltACobd8QDuJs3fsnvsP8DWftrbLTVe6jx0JOjELRY4d63KASvYvTDw",
+	"s+Zk5H71xp2GKK930BPvvolpjdN5owQtF9gUmDFSWttaPKZw9UHMBWbYIQ2y8ah6chNZW0+AA/TpS+F0",
+	"WWdcJRw/735ExZCMHrNMOiPdc0+PvXYCoLB6U3yfuUji9YSsmKFQRt9K+ehjFIwdtj8k0KXl+hAmYBW/",
+	"O3nrhjHylgntL5DGIyfLwgrpPlNGtkTLDszUcD762GLe/9dgKGea+R3aYCYHFvWRAgge3t/SFRsNHZhQ",
+	"NJ/sgf0KecxnrTheM9JqsdrQtUPMDRBUa8IeKq5Yf6GQL4n5VlzwlTWZvxphLl9tiIk4VavzavAWn3O+",
+	"mJTuMYYlbotP6N4wLaM591c02cr1I0APu9ZTwwENxiGOc+IJGoIs+jfLfQaWG6vtpSVpqA3yFGL0Od6T",
+	"oxS79pVqZMwDkYY3wdTzEFoFMm9NDE9F+bRZEAXqvxnxk9z5HS/AmEvd7bmHkUgyZNATm8a78qdic8X0",
+	"ctz17iPrUCjChzh0o5oSDZdwTgWiw4kFU+SGEfaA9QmKw1Ywit8Nsg+G6xtnMQcuJN6MfxrHfaxEbMEA",
+	"gqW6wAnufibaKxN5rofCPT7iOf+qM65VhsKE/rk0govWRAPg0IZDKky+OROtFRpxNKxRs80RhUaPNaox",
+	"E0mqxLHwsml/LtWKuFexDH7PJu4f4A6cLbkw9k+Ns+ngkPgjAe2cfwc7j45PdhycTfixaxh62mjsTf9W",
+	"Y5i1p3bTd+S2o1HlkQZco4Jo/Hlel+U6cbRwqS65WJTsyi3+Z3Hf4s73/tLsw9P6ZjcOa7x0XY+R/XPk",
+	"ztyFWWe0LIcZFj2hnom6OsXEvUHMOb5KxN5PRCHB/w5uzTRz6DR3tHxPjtuiN9NtXNjDV9OyDPrLZ+Gq",
+	"1np8Ss6ZlmVSMYiYKTyudS8IEECddJcACeF8wAFjD2+uNmvEuTF9avMGSh/Z37anBz38T1sz3UGrUYud",
+	"ASgif3g7yhNfWXsQKVxcmUCcVYcInoCGeHfxx622ILhS1WI3lIeYziG4h8+I5NA+RH5fRivGk3FvVRs4",
+	"Q9qX6L5jTY5KUnVO7nbMXPHvf4K4tgSrjclJiR1jqVF91bCSz0231bN7XjBS8pW16vYhisGxbRtCTrEm",
+	"5O3pNebjKOMH0TgdsDQe82SGNXptfBhHL5Qi8v8XUNvjXWJvmuqzv3ZOhkjyyiCD7pi00R4lcmipxaAT",
+	"65Pv25gY8NQi9fhuHrmeg/HfGyLouG+sCIIbX0a4ecr048GgaWBQ2uGBjihxQdWQPrCfcT3jwvLvHbP2",
+	"iaIG/r9iKgsRYyv6kLXDx2g58y0LaugMXfA+qGwlBTdSZT5fwltGIFlW1BimDp442rl529xEpqMa8ese",
+	"h0uTQn0JJ2Mr62DWxlfZxMcndqj7nW5BcfTd5RB0N4OW40Pv/nWC05JiPRn4u8EZfRgOj5ckw1G1W45l",
+	"63H+mGTRtv/hqwxTu1yqa+fbVqTnJ4iD7XnXHXcQ2lGqGNi7fQb2zN6zsvz3iXhKRScZvzlwJqKqLo86",
+	"FF6f9olbg6Yb+i+cxeUiECC7DWS1QyDm4ICuqDI8r0uqCKAHps2vCEPk07/yY3DW2GeAeJa8m7UGZkzV",
+	"kO9XOsyoH9Hu56YelkdHkz4c2oXB2esfZcHztmg4tHPPJqTWPhAENV/wELk6dGRfSJfQFOLlnvpGR5A8",
+	"Rz7XpAa8xS2Vjx93w1vLB7X9RJmBDpzUnJfsf7nsL9qUqrcjWhqitOhOkXoFJa91U/E+O60BLd7lDUMF",
+	"Fp6HKWtZq5xNSFUyqiFIF2bddDg9P0vrJ44LP4288yz+RUg6FwwJpRpdVt2GfHOL+WXh0iFRn6XwOvgK",
+	"7XK1fIVu7cA+DBw8qgZ7AL6qPNMlxNTmLfD8H5Usd/CqVNE2f5KYo/ElT1+3ZTbm5Lvy7C7TdGTB0+iU",
+	"fjmHKB2J0z5En4NlYw5ou6ak2nR7++IQ7a3rLxGxjXPHl011FN6sPUQ/+Fnc2sb1UQN8oU8DNksl60VT",
+	"kC6gGyMOxA6l/v/IzKfnquYC6N+ozwWz1d6LALh1dkr2u1txkIYJ2M4Og94iN7ZVl3q8PyD7PkXp0/iQ",
+	"JIqcNmrc+NKl/XVLcbDPWbP0GN+unOx1+GY7nBak+l9TWeqxBj+vtrRRmdSXId1WgvS3r0A1aYdjNCjk",
+	"5ee9ZvSfalZDwQ9sSOQ8wkwRxUYZRr1jRTdwtFID6OPHDhXkppT57R8AnGbjhRQKWDfn0VFkhbIdH/DC",
+	"yQX+0Z095yGmSvE7FGFcuIA0aGZ4fos5vlis8mZNKNEQeeKaTBwinOuOCzIvAajYp6pDNUZVVyaVCPVK",
+	"GiRo0LcLOC8OkcfNGAsSpKZrOa1dOG3DnwVrmPJk2REaV1YLQ+WzVuNy2/Y3y20YZOC31EHgRFzRZXjc",
+	"S3sxOwM64vlX0jim6HL9Qsm66mX98/qmtCRAjSy+EKwg2R/tF9hdRhwnE5d6jgUQ7fUhWEkys749zMta",
+	"G6YOhXTJwvaMZMfOKaXrGzveDSuC4b8Ps7Ac6rPrDhwL5zmrnKe2qdaL89Dtq3DEkfMJg/eUA6yMjwv2",
+	"/fUzMizA5654CET4A+F3oXLbVfTwB665X+gQEQMbNMQvDemDj6WIswHtcefeTS87UnI/aFNX61tyx0Th",
+	"arkKzaU4AOES6jd6TLBJ2KZ3FRO2S18dNgC0ZZJqV/k0/QZ7iRMZCh3Z6B9DRtykuCb3VBh7TBHK6JvD",
+	"F4ff9OMeBIo+GzTYu+klzvvCjdALowqtJpF/uJB5vWJYairDn7MnV2VG0RdvLeCj28sHNv7JbaOx69WA",
+	"kyJnNFLEAxxuMFLKPsLMRTwi2nOnP4yOXfEg/gNrqIOj+QMcyxtrCUDo0DZufh2VXo9zcbwQhPLsjEJy",
+	"LmSvK8oBmVaXgKuctLkiWp7o3R01EHeXQJJlVVIRnEAQNxbNJAYXy5rVeN5Uf4RPrLrg6xhBg5nbnZmu",
+	"q0oqk0W2HFaEDMrOvr1N/H9d25W1V4lZysLhOJTU8Ds2q1UJf0A0Bgxgsf1d7334xdpfHuzF7lJZsnLG",
+	"HlheOxNsTkvNPmQHx674pFPzGh8GI/O6LMmKF0XJ7qGEypJyEQfS211DTFu7lxAqqhhEpdJS4/waLdKn",
+	"NdsOcIIb00DAivR8sgmWZwL9CzH9C6Z81Qo/QRImCPNx8wcst+ahoIPk8z2YwyoBoAYbBL8yUVQSSt8h",
+	"nB7O2h5Bl1G+KfOh0899X18F0O+otLZx9YCRvbrw5fAggrOW80ihl9285tbKgXVj+3Lld0Ai0IrPbpn9",
+	"9y/2CIK674RFrcq9o73nULDcddiJpMWIZYil28dA04ND8pI6SOYmTAcujjbIFtmPH3SdNofVwiyzxsVP",
+	"9CQqr6KocVF8wN7wNn3YyB8sajXpShFXc8h3dEQUcw9d8NIv55tDNgPpZiRnOMGMFZsDnAu6IuEm3Kzn",
+	"0NAVTMwEVhME5X59+CKFPRAUIqegTQKQSCqfbRWNiEG93eFOlawq/+Loqk/XlTaK0VVUhhrqrIZq667P",
+	"RM3r7gCoJdoRUkZws5MSTc6geVrLbkMbhcXWSxrgbejK2RMRUZFm2iXmtdUEIK1kHi8jkOKjlvE5ECDi",
+	"sWYo1khpBmC0NEtysmT5LcbY/mNEIIA+glpknokmhLrYC3QFECmey/mc6HtuDylMEi4tXAEHaGkXqIV2",
+	"a2XeGvRgJuZS5XA1BrRi97eZVAuM2vDlgWK+SMQPpA4Mlk719W9jOeP4wnJ88ArkFKNI3CAbkqfb/0lJ",
+	"teY52beKPpRV2uSWiRceDtLJ75yT8DBhIaNn2hUVdAHbGBEyPT/Tex9++fD/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

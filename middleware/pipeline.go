@@ -7,17 +7,29 @@ import (
 	"github.com/tollgate/tollgate/middleware/access"
 	"github.com/tollgate/tollgate/middleware/auth"
 	"github.com/tollgate/tollgate/middleware/chain"
+	"github.com/tollgate/tollgate/middleware/iprules"
+	"github.com/tollgate/tollgate/middleware/ratelimit"
+	"github.com/tollgate/tollgate/middleware/sizelimit"
+	"github.com/tollgate/tollgate/middleware/timeout"
+	"github.com/tollgate/tollgate/middleware/validate"
+	"github.com/tollgate/tollgate/middleware/version"
+	"github.com/tollgate/tollgate/plugins/jsvm"
 )
 
 // Blueprint is the request pipeline every API is built from.
 func Blueprint() chain.Blueprint {
 	return chain.Blueprint{
 		// 1. version check: versions, mock replies, expiry, path status
+		{Factory: version.New},
 
 		// 2. pre hooks
 		{Slot: chain.SlotPre},
 
 		// 3. IP allow and block lists, org quotas, request size
+		{Factory: iprules.NewAllowList},
+		{Factory: iprules.NewBlockList},
+		{Factory: ratelimit.NewOrgMonitor}, // after IP lists and mTLS, before request size
+		{Factory: sizelimit.New},
 
 		// 4. authentication; custom auth hooks run before token auth
 		{Factory: auth.NewBasic},
@@ -31,8 +43,12 @@ func Blueprint() chain.Blueprint {
 		{Factory: access.NewRights},
 
 		// 6. key rate limit and quota, API rate limit, JSON validation
+		{Factory: ratelimit.NewRateLimitAndQuota}, // key limits, then the API's global limit (one stage)
+		{Factory: validate.New},
+		{Factory: timeout.New}, // hard_timeouts: sets the upstream deadline
 
-		// 7. post hooks, then the upstream
+		// 7. virtual endpoints, post hooks, then the upstream
+		{Factory: jsvm.NewVirtualEndpoint},
 		{Slot: chain.SlotPost},
 	}
 }

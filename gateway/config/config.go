@@ -140,11 +140,17 @@ type Config struct {
 	BundleInsecureSkipVerify bool            `json:"bundle_insecure_skip_verify"`
 	EnableJSVM               bool            `json:"enable_jsvm"`
 	JSVMTimeout              int             `json:"jsvm_timeout"` // 0 = DefaultJSVMTimeout
+	TykJSPath                string          `json:"tyk_js_path"`  // extra JS run in every API's runtimes
+	DisableVirtualPathBlobs  bool            `json:"disable_virtual_path_blobs"`
 	CoProcessOptions         CoProcessConfig `json:"coprocess_options"`
 
 	IgnoreEndpointCase  bool   `json:"ignore_endpoint_case"`
 	LogLevel            string `json:"log_level"` // "" = info
 	HideGeneratorHeader bool   `json:"hide_generator_header"`
+
+	// IgnoreCanonicalMIMEHeaderKey keeps the case of header names that
+	// plugins set instead of canonicalising them.
+	IgnoreCanonicalMIMEHeaderKey bool `json:"ignore_canonical_mime_header_key"`
 
 	// Session lifetime (semantics reference §2.10).
 	ForceGlobalSessionLifetime           bool  `json:"force_global_session_lifetime"`
@@ -163,6 +169,18 @@ type Config struct {
 	// in bytes. Tyk reads them unbounded; a cap keeps a stray upload from
 	// exhausting memory. 0 = DefaultControlAPIMaxBodySize.
 	ControlAPIMaxBodySize int64 `json:"control_api_max_body_size"`
+
+	// RateLimitFailOpen lets requests through without rate limits and
+	// quotas while their counters (or the org session) cannot be read,
+	// e.g. while Redis is down. By default such requests are answered 503
+	// with Retry-After: 1. Keys still have to be found, so keyed requests
+	// answer 503 while the key store is down either way.
+	RateLimitFailOpen bool `json:"rate_limit_fail_open"`
+
+	// EnablePprofOn, when set, serves Go's net/http/pprof profiles on
+	// this separate listener (host:port, loopback only), for profiling
+	// under load. "" = off.
+	EnablePprofOn string `json:"enable_pprof_on"`
 }
 
 // PoliciesConfig says where policies come from. Tollgate only supports
@@ -236,6 +254,21 @@ type LocalSessionCacheConf struct {
 type CoProcessConfig struct {
 	EnableCoProcess     bool   `json:"enable_coprocess"`
 	CoProcessGRPCServer string `json:"coprocess_grpc_server"`
+	GRPCRecvMaxSize     int    `json:"grpc_recv_max_size"` // bytes; 0 = gRPC's default
+	GRPCSendMaxSize     int    `json:"grpc_send_max_size"` // bytes; 0 = gRPC's default
+	GRPCAuthority       string `json:"grpc_authority"`
+
+	// CallTimeout bounds one plugin call in seconds, for the grpc and
+	// managed drivers (Tollgate-only; Tyk waits forever). 0 = 5 s.
+	CallTimeout float64 `json:"call_timeout"`
+}
+
+// PluginCallTimeout is the deadline of one plugin call.
+func (c CoProcessConfig) PluginCallTimeout() time.Duration {
+	if c.CallTimeout <= 0 {
+		return 5 * time.Second
+	}
+	return time.Duration(c.CallTimeout * float64(time.Second))
 }
 
 // TykError is one override_messages entry. Zero fields keep the built-in

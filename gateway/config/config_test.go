@@ -335,6 +335,8 @@ func TestInvalidValuesAreErrorsNamingTheField(t *testing.T) {
 		{"negative liveness", `{"liveness_check": {"check_duration": -1}}`, "liveness_check.check_duration: must not be negative"},
 		{"negative min token length", `{"min_token_length": -1}`, "min_token_length: must not be negative"},
 		{"negative body cap", `{"control_api_max_body_size": -1}`, "control_api_max_body_size: must not be negative"},
+		{"pprof off loopback", `{"enable_pprof_on": "0.0.0.0:6060"}`, `enable_pprof_on: "0.0.0.0:6060" is not a loopback address`},
+		{"pprof without port", `{"enable_pprof_on": "127.0.0.1"}`, `enable_pprof_on: "127.0.0.1" is not host:port`},
 		{"TLS version", `{"http_server_options": {"min_version": 12}}`, "http_server_options.min_version: 12 is not a TLS version"},
 		{"TLS without certificates", `{"http_server_options": {"use_ssl": true}}`, "http_server_options.use_ssl: true, but neither"},
 		{"half a certificate", `{"http_server_options": {"certificates": [{"cert_file": "c"}]}}`, "http_server_options.certificates[0]: cert_file and key_file are both required"},

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -58,7 +60,13 @@ func (c *Config) Validate() error {
 	v.nonNegative("max_conn_time", c.MaxConnTime)
 	v.nonNegative("global_session_lifetime", c.GlobalSessionLifetime)
 	v.nonNegative("control_api_max_body_size", c.ControlAPIMaxBodySize)
+	if c.EnablePprofOn != "" {
+		v.loopback("enable_pprof_on", c.EnablePprofOn)
+	}
 	v.nonNegative("liveness_check.check_duration", int64(c.LivenessCheck.CheckDuration))
+	if c.CoProcessOptions.CallTimeout < 0 {
+		v.addf("coprocess_options.call_timeout: must not be negative (got %v)", c.CoProcessOptions.CallTimeout)
+	}
 	if c.ProxyDefaultTimeout < 0 {
 		v.addf("proxy_default_timeout: must not be negative (got %v)", c.ProxyDefaultTimeout)
 	}
@@ -126,6 +134,22 @@ func (v *validation) oneOf(field, got string, allowed []string) {
 func (v *validation) nonNegative(field string, n int64) {
 	if n < 0 {
 		v.addf("%s: must not be negative (got %d)", field, n)
+	}
+}
+
+// loopback accepts host:port where host is localhost or a loopback IP:
+// profiles must never be served to the network.
+func (v *validation) loopback(field, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.addf("%s: %q is not host:port", field, addr)
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		v.addf("%s: %q has no valid port", field, addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		v.addf("%s: %q is not a loopback address (use 127.0.0.1:PORT)", field, addr)
 	}
 }
 

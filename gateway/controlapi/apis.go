@@ -35,6 +35,29 @@ func (s *Server) GetApi(ctx context.Context, req gen.GetApiRequestObject) (gen.G
 	return ok(a.Raw), nil
 }
 
+// apiLoadState is the answer of GET /tyk/apis/{apiID}/status.
+type apiLoadState struct {
+	APIID  string `json:"api_id"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// GetApiStatus (a Tollgate addition) says whether the data plane serves an
+// API, or why the last load left it out.
+func (s *Server) GetApiStatus(ctx context.Context, req gen.GetApiStatusRequestObject) (gen.GetApiStatusResponseObject, error) {
+	var state, reason string
+	if s.LoadStates != nil {
+		state, reason = s.LoadStates.LoadState(req.ApiID)
+	}
+	if state == "" {
+		if _, found := s.APIs.Get(req.ApiID); !found {
+			return fail(404, "API not found"), nil
+		}
+		state = "pending"
+	}
+	return ok(apiLoadState{APIID: req.ApiID, State: state, Reason: reason}), nil
+}
+
 // validationFailed is Tyk's reply to a definition it will not store.
 func validationFailed(reason string) reply {
 	return fail(400, "Validation of API Definition failed. Reason: "+reason+".")

@@ -243,40 +243,11 @@ func (s *Server) GetKey(ctx context.Context, req gen.GetKeyRequestObject) (gen.G
 		oc = *check
 	}
 	_ = policy.Apply(sess, s.Policies.Lookup(), oc)
-	if err := s.fillQuotaRemaining(ctx, found.Stored, sess); err != nil {
+	if err := s.Keys.FillQuotaRemaining(ctx, found.Stored, sess); err != nil {
 		return nil, err
 	}
 	sess.BasicAuthData.Password = ""
 	return ok(sess), nil
-}
-
-// fillQuotaRemaining reports the live quota left from the counters.
-func (s *Server) fillQuotaRemaining(ctx context.Context, stored string, sess *session.State) error {
-	if sess.QuotaMax != -1 {
-		used, exists, err := s.Keys.QuotaUsed(ctx, "", stored)
-		if err != nil {
-			return err
-		}
-		if exists {
-			sess.QuotaRemaining = max(0, sess.QuotaMax-used)
-		}
-	}
-	for apiID, ar := range sess.AccessRights {
-		if ar.Limit.IsEmpty() || ar.Limit.QuotaMax == 0 || ar.Limit.QuotaMax == -1 {
-			continue
-		}
-		used, exists, err := s.Keys.QuotaUsed(ctx, ar.AllowanceScope, stored)
-		if err != nil {
-			return err
-		}
-		if exists {
-			ar.Limit.QuotaRemaining = max(0, ar.Limit.QuotaMax-used)
-		} else {
-			ar.Limit.QuotaRemaining = ar.Limit.QuotaMax
-		}
-		sess.AccessRights[apiID] = ar
-	}
-	return nil
 }
 
 // UpdateKey replaces a key's session (date_created is kept).

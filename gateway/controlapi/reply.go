@@ -73,6 +73,7 @@ func (r reply) VisitDeletePolicyResponse(w http.ResponseWriter) error           
 func (r reply) VisitDownloadApiOASPublicResponse(w http.ResponseWriter) error   { return r.write(w) }
 func (r reply) VisitDownloadApisOASPublicResponse(w http.ResponseWriter) error  { return r.write(w) }
 func (r reply) VisitGetApiResponse(w http.ResponseWriter) error                 { return r.write(w) }
+func (r reply) VisitGetApiStatusResponse(w http.ResponseWriter) error           { return r.write(w) }
 func (r reply) VisitGetKeyResponse(w http.ResponseWriter) error                 { return r.write(w) }
 func (r reply) VisitGetOAuthClientResponse(w http.ResponseWriter) error         { return r.write(w) }
 func (r reply) VisitGetOAuthClientTokensResponse(w http.ResponseWriter) error   { return r.write(w) }

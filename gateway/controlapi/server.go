@@ -41,6 +41,14 @@ type Reloader interface {
 	GroupReload(ctx context.Context) error
 }
 
+// LoadStates tells whether the data plane serves an API (Tollgate's
+// GET /tyk/apis/{apiID}/status).
+type LoadStates interface {
+	// LoadState returns "loaded", or "failed" with the reason, or "" when
+	// the last load did not see the API.
+	LoadState(apiID string) (state, reason string)
+}
+
 // Server implements gen.StrictServerInterface.
 type Server struct {
 	Settings Settings
@@ -51,6 +59,9 @@ type Server struct {
 	Reloader Reloader
 	Log      *slog.Logger
 	Now      func() time.Time
+
+	// LoadStates, when set, answers GET /tyk/apis/{apiID}/status.
+	LoadStates LoadStates
 
 	health *healthCheck
 }

@@ -68,6 +68,16 @@ func (p *Plane) Load(apis []apidef.API, env *chain.Env) []LoadError {
 	var routes []route
 	var problems []LoadError
 	byID := make(map[string]*chain.API, len(apis))
+	byName := make(map[string]*chain.API, len(apis))
+	// Stages find the other APIs of this load (base/child versioning) at
+	// request time, once the table holding them is in place.
+	env.Chain = func(idOrName string) (*chain.API, bool) {
+		if a, ok := byID[idOrName]; ok {
+			return a, true
+		}
+		a, ok := byName[idOrName]
+		return a, ok
+	}
 	strict := p.env.Config != nil && p.env.Config.HttpServerOptions.EnableStrictRoutes
 	for i := range apis {
 		def := &apis[i].Def
@@ -81,6 +91,9 @@ func (p *Plane) Load(apis []apidef.API, env *chain.Env) []LoadError {
 			continue
 		}
 		byID[def.APIID] = a
+		if _, taken := byName[def.Name]; !taken && def.Name != "" {
+			byName[def.Name] = a
+		}
 		if def.Internal {
 			continue
 		}
@@ -97,7 +110,11 @@ func (p *Plane) Load(apis []apidef.API, env *chain.Env) []LoadError {
 				handler: newBatch(p.selfAddr(), def.Proxy.ListenPath, p.client)})
 		}
 	}
-	p.current.Store(newTable(routes, strict, byID))
+	t := newTable(routes, strict, byID)
+	if p.env.Config != nil {
+		t.maxBody = p.env.Config.HttpServerOptions.MaxRequestBodySize
+	}
+	p.current.Store(t)
 	p.problems.Store(&problems)
 	return problems
 }
@@ -157,11 +174,29 @@ func (p *Plane) API(id string) (*chain.API, bool) {
 
 // ServeHTTP routes a request to its API, or answers Tyk's plain 404.
 func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h := p.current.Load().match(r); h != nil {
+	t := p.current.Load()
+	if t.maxBody > 0 && !limitBody(w, r, t.maxBody) {
+		return
+	}
+	if h := t.match(r); h != nil {
 		h.ServeHTTP(w, r)
 		return
 	}
 	notFound(w)
+}
+
+// limitBody applies http_server_options.max_request_body_size before
+// routing: a larger declared body is refused with Tyk's plain-text 413; a
+// body of unknown length is cut off at the limit.
+func limitBody(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	if r.ContentLength > limit {
+		http.Error(w, http.StatusText(http.StatusRequestEntityTooLarge), http.StatusRequestEntityTooLarge)
+		return false
+	}
+	if r.ContentLength < 0 {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	return true
 }
 
 func notFound(w http.ResponseWriter) {

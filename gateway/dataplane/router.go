@@ -25,6 +25,8 @@ type table struct {
 	routes []route
 	strict bool // enable_strict_routes
 	apis   map[string]*chain.API
+	// maxBody is http_server_options.max_request_body_size (0: no limit).
+	maxBody int64
 }
 
 // newTable orders routes as Tyk does: longer domain first, then longer

@@ -30,7 +30,8 @@ const Secret = "test-secret"
 
 // Options shape a test gateway.
 type Options struct {
-	// Dir holds apps/, policies/ and data/; a fresh temp dir when empty.
+	// Dir holds apps/, policies/, data/ and middleware/; a fresh temp dir
+	// when empty.
 	// Pass the Dir of a stopped gateway to restart on its data.
 	Dir string
 	// Redis, when set, is the address of the Redis to use instead of the
@@ -38,6 +39,9 @@ type Options struct {
 	Redis string
 	// Configure adjusts the config before start.
 	Configure func(*config.Config)
+	// Log, when set, receives the gateway's log lines (text, info and
+	// up). It is written from several goroutines.
+	Log io.Writer
 }
 
 // Gateway is a running test gateway.
@@ -68,6 +72,7 @@ func Config(t testing.TB, opts *Options) *config.Config {
 	cfg.AppPath = filepath.Join(opts.Dir, "apps")
 	cfg.Policies.PolicyPath = filepath.Join(opts.Dir, "policies")
 	cfg.Storage.DataDir = filepath.Join(opts.Dir, "data")
+	cfg.MiddlewarePath = filepath.Join(opts.Dir, "middleware") // plugin bundles unpack here
 	if opts.Redis != "" {
 		host, port, _ := net.SplitHostPort(opts.Redis)
 		cfg.Storage.Type = storage.TypeRedis
@@ -95,6 +100,9 @@ func Start(t testing.TB, opts Options) *Gateway {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if opts.Log != nil {
+		log = slog.New(slog.NewTextHandler(opts.Log, nil))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	gw, err := gateway.New(ctx, cfg, log)

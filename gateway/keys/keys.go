@@ -38,6 +38,22 @@ type Options struct {
 type Store struct {
 	KV  storage.Store
 	Opt Options
+	// Counters, when set, holds the quota counters (the data plane's
+	// counter service, middleware/ratelimit); without it they are plain
+	// keys of KV.
+	Counters Counters
+	// Cache, when set, serves LookupCached; Save and Delete invalidate it.
+	Cache *SessionCache
+}
+
+// Counters is where quota counters live when they are not plain store
+// keys: the control API reads and resets them through it, and it hears of
+// org session writes so a cached copy is dropped.
+type Counters interface {
+	QuotaUsed(ctx context.Context, scope, stored string) (int64, bool, error)
+	ResetQuota(ctx context.Context, stored string, scopes []string) error
+	ResetOrgQuota(ctx context.Context, orgStored string) error
+	OrgChanged(orgID string)
 }
 
 // NewKeyID mints a key ID for org, optionally from a custom name.
@@ -132,7 +148,9 @@ func (s *Store) Save(ctx context.Context, stored string, sess *session.State, tt
 	if err != nil {
 		return err
 	}
-	return s.KV.Set(ctx, sessionPrefix+stored, b, ttl)
+	err = s.KV.Set(ctx, sessionPrefix+stored, b, ttl)
+	s.Cache.invalidate(false, stored)
+	return err
 }
 
 // Delete removes stored names; it reports how many existed.
@@ -141,7 +159,9 @@ func (s *Store) Delete(ctx context.Context, stored ...string) (int, error) {
 	for i, n := range stored {
 		ks[i] = sessionPrefix + n
 	}
-	return s.KV.Delete(ctx, ks...)
+	n, err := s.KV.Delete(ctx, ks...)
+	s.Cache.invalidate(true, stored...)
+	return n, err
 }
 
 // List returns the stored names that start with filter.
@@ -173,6 +193,13 @@ func (s *Store) List(ctx context.Context, filter string) ([]string, error) {
 // ResetQuota deletes the quota counters (session level and per scope) and
 // the rate-limit block marker of a key, so it starts a fresh period.
 func (s *Store) ResetQuota(ctx context.Context, stored string, sess *session.State) error {
+	if s.Counters != nil {
+		var scopes []string
+		for _, ar := range sess.AccessRights {
+			scopes = append(scopes, ar.AllowanceScope)
+		}
+		return s.Counters.ResetQuota(ctx, stored, scopes)
+	}
 	ks := []string{quotaPrefix + stored, ratePrefix + stored + ".BLOCKED"}
 	for _, ar := range sess.AccessRights {
 		if ar.AllowanceScope != "" {
@@ -186,6 +213,9 @@ func (s *Store) ResetQuota(ctx context.Context, stored string, sess *session.Sta
 // QuotaUsed returns the quota counter for a scope ("" = session level), and
 // whether one exists.
 func (s *Store) QuotaUsed(ctx context.Context, scope, stored string) (int64, bool, error) {
+	if s.Counters != nil {
+		return s.Counters.QuotaUsed(ctx, scope, stored)
+	}
 	k := quotaPrefix + stored
 	if scope != "" {
 		k = quotaPrefix + scope + "-" + stored
@@ -202,6 +232,36 @@ func (s *Store) QuotaUsed(ctx context.Context, scope, stored string) (int64, boo
 		return 0, false, nil
 	}
 	return n, true, nil
+}
+
+// FillQuotaRemaining sets a session's quota_remaining (and that of its
+// per-API limits) from the live quota counters.
+func (s *Store) FillQuotaRemaining(ctx context.Context, stored string, sess *session.State) error {
+	if sess.QuotaMax != -1 {
+		used, exists, err := s.QuotaUsed(ctx, "", stored)
+		if err != nil {
+			return err
+		}
+		if exists {
+			sess.QuotaRemaining = max(0, sess.QuotaMax-used)
+		}
+	}
+	for apiID, ar := range sess.AccessRights {
+		if ar.Limit.IsEmpty() || ar.Limit.QuotaMax == 0 || ar.Limit.QuotaMax == -1 {
+			continue
+		}
+		used, exists, err := s.QuotaUsed(ctx, ar.AllowanceScope, stored)
+		if err != nil {
+			return err
+		}
+		if exists {
+			ar.Limit.QuotaRemaining = max(0, ar.Limit.QuotaMax-used)
+		} else {
+			ar.Limit.QuotaRemaining = ar.Limit.QuotaMax
+		}
+		sess.AccessRights[apiID] = ar
+	}
+	return nil
 }
 
 // Org sessions.
@@ -224,12 +284,23 @@ func (s *Store) SaveOrg(ctx context.Context, orgID string, sess *session.State) 
 	if err != nil {
 		return err
 	}
-	return s.KV.Set(ctx, orgPrefix+orgID, b, 0)
+	if err := s.KV.Set(ctx, orgPrefix+orgID, b, 0); err != nil {
+		return err
+	}
+	s.orgChanged(orgID)
+	return nil
+}
+
+func (s *Store) orgChanged(orgID string) {
+	if s.Counters != nil {
+		s.Counters.OrgChanged(orgID)
+	}
 }
 
 // DeleteOrg removes the org session; it reports whether it existed.
 func (s *Store) DeleteOrg(ctx context.Context, orgID string) (bool, error) {
 	n, err := s.KV.Delete(ctx, orgPrefix+orgID)
+	s.orgChanged(orgID)
 	return n > 0, err
 }
 
@@ -248,6 +319,9 @@ func (s *Store) ListOrgs(ctx context.Context, filter string) ([]string, error) {
 
 // ResetOrgQuota deletes the org's quota counter.
 func (s *Store) ResetOrgQuota(ctx context.Context, orgID string) error {
+	if s.Counters != nil {
+		return s.Counters.ResetOrgQuota(ctx, s.StoredName(orgID))
+	}
 	_, err := s.KV.Delete(ctx, quotaPrefix+s.StoredName(orgID))
 	return err
 }

@@ -60,10 +60,15 @@ func New(def *apidef.Definition, transport http.RoundTripper, errs *chain.ErrorW
 		p.targets = append(p.targets, u)
 	}
 	p.rp = &httputil.ReverseProxy{
-		Director:      p.direct,
-		Transport:     transport,
-		ErrorHandler:  p.fail,
-		FlushInterval: -1, // stream: flush as upstream bytes arrive (SSE, long polls)
+		Director:     p.direct,
+		Transport:    transport,
+		ErrorHandler: p.fail,
+		// No periodic flushing, as Tyk with flush_interval 0. ReverseProxy
+		// still flushes every write of SSE and of bodies without a
+		// Content-Length (streams, chunked long polls). A negative value
+		// here would cost a timer goroutine and a separate header write
+		// per request.
+		FlushInterval: 0,
 		BufferPool:    bufferPool{},
 	}
 	if len(respond) > 0 {
@@ -176,7 +181,10 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, MsgProxyError
 	var dnsErr *net.DNSError
 	var netErr net.Error
+	var refusal *chain.Error
 	switch {
+	case errors.As(err, &refusal): // a response stage's refusal
+		status, msg = refusal.Status, refusal.Message
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		status, msg = 499, MsgClientClosed
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():

@@ -157,39 +157,93 @@ func (s *State) IsExpired(now time.Time) bool {
 	return s.Expires >= 1 && now.Unix() > s.Expires
 }
 
-// Clone returns a deep copy through the maps and slices a policy merge writes.
+// Clone returns a deep copy: no map, slice or pointer is shared with s, so
+// the copy may be changed (a policy merge, a stage) while s is read
+// elsewhere, e.g. by a session cache.
 func (s *State) Clone() *State {
 	c := *s
 	if s.AccessRights != nil {
 		c.AccessRights = make(map[string]AccessDefinition, len(s.AccessRights))
 		for k, v := range s.AccessRights {
-			v.Versions = cloneStrings(v.Versions)
-			if v.AllowedURLs != nil {
-				v.AllowedURLs = append([]AccessSpec{}, v.AllowedURLs...)
-			}
-			c.AccessRights[k] = v
+			c.AccessRights[k] = v.clone()
 		}
 	}
+	if s.OauthKeys != nil {
+		c.OauthKeys = make(map[string]string, len(s.OauthKeys))
+		for k, v := range s.OauthKeys {
+			c.OauthKeys[k] = v
+		}
+	}
+	c.Monitor.TriggerLimits = cloneSlice(s.Monitor.TriggerLimits)
 	if s.MetaData != nil {
-		c.MetaData = make(map[string]any, len(s.MetaData))
-		for k, v := range s.MetaData {
-			c.MetaData[k] = v
-		}
+		c.MetaData = cloneJSON(s.MetaData).(map[string]any)
 	}
-	c.Tags = cloneStrings(s.Tags)
-	c.ApplyPolicies = cloneStrings(s.ApplyPolicies)
-	if s.Smoothing != nil {
-		sm := *s.Smoothing
-		c.Smoothing = &sm
-	}
+	c.Tags = cloneSlice(s.Tags)
+	c.ApplyPolicies = cloneSlice(s.ApplyPolicies)
+	c.Smoothing = clonePtr(s.Smoothing)
 	return &c
 }
 
-// cloneStrings copies a slice, keeping nil as nil and empty as empty so the
-// JSON form (null or []) survives the copy.
-func cloneStrings(in []string) []string {
+func (a AccessDefinition) clone() AccessDefinition {
+	a.Versions = cloneSlice(a.Versions)
+	if a.AllowedURLs != nil {
+		urls := make([]AccessSpec, len(a.AllowedURLs))
+		for i, u := range a.AllowedURLs {
+			urls[i] = AccessSpec{URL: u.URL, Methods: cloneSlice(u.Methods)}
+		}
+		a.AllowedURLs = urls
+	}
+	a.RestrictedTypes = cloneTypes(a.RestrictedTypes)
+	a.AllowedTypes = cloneTypes(a.AllowedTypes)
+	a.FieldAccessRights = cloneSlice(a.FieldAccessRights)
+	a.Limit.Smoothing = clonePtr(a.Limit.Smoothing)
+	return a
+}
+
+func cloneTypes(in []GraphQLType) []GraphQLType {
 	if in == nil {
 		return nil
 	}
-	return append([]string{}, in...)
+	out := make([]GraphQLType, len(in))
+	for i, t := range in {
+		out[i] = GraphQLType{Name: t.Name, Fields: cloneSlice(t.Fields)}
+	}
+	return out
+}
+
+// cloneJSON copies a decoded JSON value (meta_data): objects and arrays
+// are copied, scalars are immutable.
+func cloneJSON(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = cloneJSON(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(t))
+		for i, e := range t {
+			a[i] = cloneJSON(e)
+		}
+		return a
+	}
+	return v
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
+}
+
+// cloneSlice copies a slice of values, keeping nil as nil and empty as
+// empty so the JSON form (null or []) survives the copy.
+func cloneSlice[T any](in []T) []T {
+	if in == nil {
+		return nil
+	}
+	return append([]T{}, in...)
 }

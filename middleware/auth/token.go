@@ -122,13 +122,15 @@ func (t *Token) extract(r *http.Request) string {
 // key or a policy that cannot apply is Tyk's 403.
 func Load(r *http.Request, req *chain.Request, env *chain.Env, token string) error {
 	def := &req.API.Def
-	found, err := env.Keys.Lookup(r.Context(), def.OrgID, token, false)
+	found, err := env.Keys.LookupCached(r.Context(), def.OrgID, token)
 	if errors.Is(err, keys.ErrNotFound) {
 		return chain.Fail(http.StatusForbidden, MsgDisallowed)
 	}
 	if err != nil {
 		env.Log.Error("key lookup failed", "api_id", def.APIID, "error", err)
-		return chain.Fail(http.StatusServiceUnavailable, "Key store unavailable, please retry")
+		// Retry-After: the store is down, the key is not invalid.
+		return &chain.Error{Status: http.StatusServiceUnavailable, Message: "Key store unavailable, please retry",
+			Header: http.Header{"Retry-After": {"1"}}}
 	}
 	sess := found.Session
 	if err := policy.Apply(sess, env.Policies, policy.OrgCheck{Enabled: true, OrgID: def.OrgID}); err != nil {

@@ -34,6 +34,10 @@ type Env struct {
 	Now      func() time.Time
 	// APIs finds another loaded API's definition (base/child versioning).
 	APIs func(id string) (*apidef.Definition, bool)
+	// Chain finds another API of the same load by API ID or name, for
+	// handing a request on to it (base/child versioning). The data plane
+	// sets it; it may only be called while serving requests.
+	Chain func(idOrName string) (*API, bool)
 }
 
 // Limits is the counter service rate limits and quotas use; see

@@ -3,6 +3,8 @@
 //	tollgate [serve] [--conf FILE]   run the gateway (the default command)
 //	tollgate version                 print the version
 //	tollgate config check FILE       check a tyk.conf and exit
+//	tollgate bundle build|verify ... build or check a plugin bundle
+//	tollgate plugin test SCRIPT.js ... run a JS middleware on a request
 package main
 
 import (
@@ -12,13 +14,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/config"
 	"github.com/tollgate/tollgate/gateway/controlapi"
+	"github.com/tollgate/tollgate/plugins/bundle"
+	"github.com/tollgate/tollgate/plugins/jsvm"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -30,7 +38,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "version" || args[0] == "config") {
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "version" || args[0] == "config" || args[0] == "bundle" || args[0] == "plugin") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -39,6 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "config":
 		return configCmd(args, stdout, stderr)
+	case "bundle":
+		return bundle.Command(args, os.Stdin, stdout, stderr)
+	case "plugin":
+		return jsvm.Command(args, stdout, stderr)
 	}
 	return serve(args, stderr)
 }
@@ -94,12 +106,39 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer gw.Close()
+	if cfg.EnablePprofOn != "" {
+		stopPprof, err := servePprof(cfg.EnablePprofOn)
+		if err != nil {
+			log.Error("start-up failed", "error", err)
+			return 1
+		}
+		defer stopPprof()
+		log.Info("pprof profiles served", "addr", cfg.EnablePprofOn, "path", "/debug/pprof/")
+	}
 	log.Info("tollgate starting", "version", version, "config", path, "store", gw.Store.Name())
 	if err := gw.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("gateway stopped", "error", err)
 		return 1
 	}
 	return 0
+}
+
+// servePprof serves net/http/pprof on its own listener (enable_pprof_on,
+// loopback only by validation), never on the API or control listeners.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("enable_pprof_on: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 func level(cfg *config.Config) slog.Level {

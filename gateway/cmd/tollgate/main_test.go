@@ -19,6 +19,25 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+func TestBundleCommandIsWired(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(filepath.Join(dir, "pre.js"), []byte("var pre = 1;"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, []byte(`{"file_list":["pre.js"],"custom_middleware":{"driver":"otto","pre":[{"name":"pre","path":"pre.js"}]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "b.zip")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"bundle", "build", "-m", manifest, "-o", out, "-y"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("build: exit %d, %q", code, stderr.String())
+	}
+	if code := run([]string{"bundle", "verify", out}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "ok") {
+		t.Fatalf("verify: exit %d, %q %q", code, stdout.String(), stderr.String())
+	}
+}
+
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {
