@@ -53,7 +53,11 @@ unit:
 	$(GO) test -count=1 ./...
 
 fuzz:
-	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzControlAPI$$' -fuzztime $(FUZZTIME) ./gateway/controlapi/
+	@# A fresh corpus cache each run: a corpus grown by earlier runs would
+	@# spend the whole time budget on its baseline pass; new inputs are
+	@# minimized briefly (each try is an HTTP round trip).
+	cache=$$(mktemp -d) && trap 'rm -rf $$cache' EXIT && \
+		$(GO) test -count=1 -run '^$$' -fuzz '^FuzzControlAPI$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 20x ./gateway/controlapi/ -args -test.fuzzcachedir=$$cache
 
 ## bench: control-API throughput (key create and get) on both stores, and store
 ## benchmarks, the managed plugin pre-hook round trip; then the data-plane
