@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate/tollgate/gateway/proxy"
 	"github.com/tollgate/tollgate/gateway/storage"
 	"github.com/tollgate/tollgate/middleware"
+	"github.com/tollgate/tollgate/middleware/cache"
 	"github.com/tollgate/tollgate/middleware/chain"
 	"github.com/tollgate/tollgate/middleware/ratelimit"
 	"github.com/tollgate/tollgate/plugins/bundle"
@@ -138,10 +139,11 @@ func (g *Gateway) newDataPlane() error {
 	}
 	errs.HideGenerator, errs.CloseConnections = c.HideGeneratorHeader, c.CloseConnections
 	g.env = &chain.Env{Config: c, Store: g.Store, Keys: g.Keys, Log: g.Log, Now: time.Now,
-		Policies: g.Policies.Lookup(), Limits: g.limits}
+		Policies: g.Policies.Lookup(), Limits: g.limits, Cache: g.responseCache()}
 	g.plane = dataplane.New(dataplane.Options{
 		Env:       g.env,
 		Blueprint: middleware.Blueprint(),
+		Response:  middleware.ResponseBlueprint(),
 		Hooks:     g.pluginHooks(),
 		Prepare:   g.preparers(),
 		Errors:    errs,
@@ -156,6 +158,15 @@ func (g *Gateway) newDataPlane() error {
 		}},
 	})
 	return nil
+}
+
+// responseCache is where cached responses live: in Redis when the gateway
+// runs on Redis (so every node shares them), else in process memory.
+func (g *Gateway) responseCache() chain.ResponseCache {
+	if g.Store.Name() == storage.TypeRedis {
+		return g.Store
+	}
+	return cache.NewMemory(256 << 20)
 }
 
 // pluginHooks gathers the hook stages of the plugin runtimes (plugins/...):
@@ -193,7 +204,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	srv := &controlapi.Server{
 		Settings: g.controlSettings(), APIs: g.APIs, Policies: g.Policies, Keys: g.Keys,
-		Store: g.Store, Reloader: g, Log: g.Log, LoadStates: g,
+		Store: g.Store, Reloader: g, Log: g.Log, LoadStates: g, Cache: g.env.Cache,
 	}
 	control, err := srv.Handler(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ package middleware
 import (
 	"github.com/tollgate/tollgate/middleware/access"
 	"github.com/tollgate/tollgate/middleware/auth"
+	"github.com/tollgate/tollgate/middleware/cache"
 	"github.com/tollgate/tollgate/middleware/chain"
 	"github.com/tollgate/tollgate/middleware/iprules"
 	"github.com/tollgate/tollgate/middleware/ratelimit"
@@ -47,8 +48,17 @@ func Blueprint() chain.Blueprint {
 		{Factory: validate.New},
 		{Factory: timeout.New}, // hard_timeouts: sets the upstream deadline
 
-		// 7. virtual endpoints, post hooks, then the upstream
+		// 7. cache read (a hit answers here), virtual endpoints, post hooks,
+		// then the upstream
+		{Factory: cache.New},
 		{Factory: jsvm.NewVirtualEndpoint},
 		{Slot: chain.SlotPost},
 	}
+}
+
+// ResponseBlueprint lists the built-in response stages, run after the
+// plugins' response hooks; the cache writer is last so stored responses
+// are the upstream's.
+func ResponseBlueprint() []chain.ResponseFactory {
+	return []chain.ResponseFactory{cache.NewWriter}
 }

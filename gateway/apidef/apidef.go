@@ -61,7 +61,8 @@ type Definition struct {
 	// load, never read from a definition file).
 	BundleDir string `json:"-"`
 
-	EnableBatchRequestSupport bool `json:"enable_batch_request_support"`
+	EnableBatchRequestSupport bool         `json:"enable_batch_request_support"`
+	CacheOptions              CacheOptions `json:"cache_options"`
 
 	// Limits.
 	GlobalRateLimit  GlobalRateLimit `json:"global_rate_limit"`
@@ -183,6 +184,29 @@ type ExtendedPath struct {
 	ValidateJSON []ValidateJSON `json:"validate_json"`
 	Internal     []EndpointMeta `json:"internal"`
 	Virtual      []VirtualMeta  `json:"virtual"`
+	Cached       []string       `json:"cache"`
+	AdvanceCache []CacheMeta    `json:"advance_cache_config"`
+}
+
+// CacheOptions configure the response cache of an API.
+type CacheOptions struct {
+	EnableCache                bool     `json:"enable_cache"`
+	CacheTimeout               int64    `json:"cache_timeout"`
+	CacheAllSafeRequests       bool     `json:"cache_all_safe_requests"`
+	CacheOnlyResponseCodes     []int    `json:"cache_response_codes"`
+	EnableUpstreamCacheControl bool     `json:"enable_upstream_cache_control"`
+	CacheControlTTLHeader      string   `json:"cache_control_ttl_header"`
+	CacheByHeaders             []string `json:"cache_by_headers"`
+}
+
+// CacheMeta is a per-path, per-method cache rule.
+type CacheMeta struct {
+	Method                 string `json:"method"`
+	Path                   string `json:"path"`
+	Disabled               bool   `json:"disabled"`
+	CacheKeyRegex          string `json:"cache_key_regex"`
+	CacheOnlyResponseCodes []int  `json:"cache_response_codes"`
+	Timeout                int64  `json:"timeout"`
 }
 
 // VirtualMeta is a JavaScript virtual endpoint.

@@ -61,10 +61,6 @@ func (s *Server) ListOASApiVersions(context.Context, gen.ListOASApiVersionsReque
 	return notYet("Listing OAS API versions", planOAS), nil
 }
 
-func (s *Server) InvalidateCache(context.Context, gen.InvalidateCacheRequestObject) (gen.InvalidateCacheResponseObject, error) {
-	return notYet("Cache invalidation", planCache), nil
-}
-
 func (s *Server) DeleteCerts(context.Context, gen.DeleteCertsRequestObject) (gen.DeleteCertsResponseObject, error) {
 	return notYet("Deleting certificates", planCerts), nil
 }

@@ -49,6 +49,11 @@ type LoadStates interface {
 	LoadState(apiID string) (state, reason string)
 }
 
+// ResponseCache is the part of the response cache the control API uses.
+type ResponseCache interface {
+	DeletePrefix(ctx context.Context, prefix string) (int, error)
+}
+
 // Server implements gen.StrictServerInterface.
 type Server struct {
 	Settings Settings
@@ -57,8 +62,10 @@ type Server struct {
 	Keys     *keys.Store
 	Store    storage.Store
 	Reloader Reloader
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Cache holds cached responses; nil when the gateway has none.
+	Cache ResponseCache
+	Log   *slog.Logger
+	Now   func() time.Time
 
 	// LoadStates, when set, answers GET /tyk/apis/{apiID}/status.
 	LoadStates LoadStates

@@ -23,6 +23,7 @@ type Plane struct {
 	transport http.RoundTripper
 	env       *chain.Env
 	blueprint chain.Blueprint
+	response  []chain.ResponseFactory
 	hooks     chain.Hooks
 	errors    *chain.ErrorWriter
 	sessions  chain.SessionSaver
@@ -40,6 +41,8 @@ type Options struct {
 	Prepare   []Preparer
 	Env       *chain.Env
 	Blueprint chain.Blueprint
+	// Response lists built-in response stages, run after the hooks'.
+	Response  []chain.ResponseFactory
 	Hooks     chain.Hooks
 	Transport http.RoundTripper
 	Errors    *chain.ErrorWriter
@@ -48,7 +51,7 @@ type Options struct {
 
 // New returns a Plane with an empty table.
 func New(o Options) *Plane {
-	p := &Plane{transport: o.Transport, env: o.Env, blueprint: o.Blueprint, hooks: o.Hooks, errors: o.Errors,
+	p := &Plane{transport: o.Transport, env: o.Env, blueprint: o.Blueprint, response: o.Response, hooks: o.Hooks, errors: o.Errors,
 		sessions: o.Sessions, prepare: o.Prepare, client: &http.Client{Timeout: 60 * time.Second}}
 	p.current.Store(newTable(nil, false, nil))
 	return p
@@ -142,7 +145,7 @@ func (p *Plane) build(def *apidef.Definition) (a *chain.API, err error) {
 	if err != nil {
 		return nil, err
 	}
-	respond, err := chain.BuildResponse(p.hooks.Response, def, p.env)
+	respond, err := chain.BuildResponse(append(append([]chain.ResponseFactory{}, p.hooks.Response...), p.response...), def, p.env)
 	if err != nil {
 		return nil, err
 	}

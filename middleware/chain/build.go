@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -25,6 +26,8 @@ const (
 
 // Env is what stages are built from: the gateway's settings and services.
 type Env struct {
+	// Cache holds cached responses (cache_options).
+	Cache    ResponseCache
 	Config   *config.Config
 	Store    storage.Store
 	Keys     *keys.Store
@@ -38,6 +41,14 @@ type Env struct {
 	// handing a request on to it (base/child versioning). The data plane
 	// sets it; it may only be called while serving requests.
 	Chain func(idOrName string) (*API, bool)
+}
+
+// ResponseCache stores cached upstream responses: Redis when the gateway
+// runs on Redis (shared by every node), process memory otherwise.
+type ResponseCache interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	DeletePrefix(ctx context.Context, prefix string) (int, error)
 }
 
 // Limits is the counter service rate limits and quotas use; see

@@ -10,6 +10,7 @@ package chain
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/tollgate/tollgate/gateway/session"
 )
@@ -66,6 +67,16 @@ type Request struct {
 	Quota QuotaReport
 	// UpstreamTimeout, when set, bounds the upstream call (hard_timeouts).
 	UpstreamTimeout int
+	// Cache, when Key is set, asks the response stages to store the
+	// upstream's answer under Key.
+	Cache CacheDirective
+}
+
+// CacheDirective says how to cache this request's response.
+type CacheDirective struct {
+	Key   string
+	TTL   time.Duration
+	Codes []int // cacheable statuses; empty = any
 }
 
 // QuotaReport is what the X-Ratelimit-* headers carry: Tyk reports the

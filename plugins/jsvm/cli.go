@@ -206,7 +206,7 @@ func (t pluginTest) run(reqFile, sessFile, cfgFile string, stderr io.Writer) (*t
 		scripts: []script{*prog}, configJSON: configJSON(&def), ready: make(chan *vm, 1)}
 	v, problems := newVM(a)
 	if len(problems) > 0 {
-		return nil, problems[0]
+		return nil, problems[0].err
 	}
 	a.ready <- v
 

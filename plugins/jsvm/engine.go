@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -83,15 +84,20 @@ var cache struct {
 }
 
 // forAPI returns the JavaScript state of def, building it on first use;
-// nil when the API has no JavaScript at all.
+// nil when the API has no JavaScript at all. The lock is not held while
+// building (scripts run then): the factories of one definition are called
+// one after the other, so a definition is never built twice at once.
 func forAPI(def *apidef.Definition, env *chain.Env) *apiJS {
 	key := weak.Make(def)
 	cache.Lock()
-	defer cache.Unlock()
-	if a, ok := cache.m[key]; ok {
+	a, ok := cache.m[key]
+	cache.Unlock()
+	if ok {
 		return a
 	}
-	a := build(def, env)
+	a = build(def, env)
+	cache.Lock()
+	defer cache.Unlock()
 	if cache.m == nil {
 		cache.m = map[weak.Pointer[apidef.Definition]]*apiJS{}
 	}
@@ -140,12 +146,37 @@ func build(def *apidef.Definition, env *chain.Env) *apiJS {
 	a.configJSON = configJSON(def)
 	a.scripts = a.load(cfg, def, virtuals)
 	a.ready = make(chan *vm, poolSize())
-	first, problems := newVM(a)
-	for _, p := range problems {
-		log.Error("JavaScript failed to load", "error", p)
-	}
-	a.ready <- first
+	a.ready <- a.first()
 	return a
+}
+
+// first builds the API's first runtime and logs what failed to load. A
+// script whose top level runs past jsvm_timeout is left out from then on
+// (and the runtime built again without it), so that no later runtime
+// waits for it.
+func (a *apiJS) first() *vm {
+	v, problems := newVM(a)
+	var slow []int
+	for _, p := range problems {
+		a.log.Error("JavaScript failed to load", "error", p.err)
+		if p.timeout {
+			slow = append(slow, p.script)
+		}
+	}
+	if len(slow) == 0 {
+		return v
+	}
+	keep := a.scripts[:0:0]
+	for i, s := range a.scripts {
+		if !slices.Contains(slow, i) {
+			keep = append(keep, s)
+		} else {
+			a.log.Error("JavaScript left out: its top level does not finish within jsvm_timeout", "file", s.name)
+		}
+	}
+	a.scripts = keep
+	v, _ = newVM(a)
+	return v
 }
 
 // Timeout is jsvm_timeout as a duration; zero or less means 5 s.
@@ -156,7 +187,12 @@ func Timeout(cfg *config.Config) time.Duration {
 	return time.Duration(cfg.JSVMTimeout) * time.Second
 }
 
-func poolSize() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+// poolSize is how many idle runtimes an API keeps (about 0.5 MiB each).
+// Runtimes are built on demand, so an API holds as many as it has had
+// calls at once, up to this many; one per core is enough for calls that
+// compute, and calls waiting on TykMakeHttpRequest beyond that get
+// runtimes that are dropped afterwards.
+func poolSize() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // hooksOf collects the enabled hooks of def's custom_middleware and of
 // the folders <middleware_path>/<api_id>/{pre,auth,post_auth,post}/*.js.

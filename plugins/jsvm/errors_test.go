@@ -168,3 +168,18 @@ func TestJSVMOff(t *testing.T) {
 		t.Fatalf("virtual path without enable_jsvm goes upstream: %+v", e)
 	}
 }
+
+func TestScriptThatNeverLoadsIsLeftOut(t *testing.T) {
+	j := start(t, func(c *config.Config) { c.JSVMTimeout = 1 })
+	hang := j.script(t, "hang.js", `var hung = new TykJS.TykMiddleware.NewMiddleware({}); while (true) {}`)
+	fn := b64(`function hello() { return TykJsResponse({Body: "still here", Code: 200}, {}); }`)
+	j.api(t, "hang", hooks(`"post":[`+mw("hung", hang)+`]`)+","+withPaths(`"virtual":[`+virtual("/v", "GET", "hello", "blob", fn)+`]`))
+	for i := 0; i < 3; i++ {
+		if r := j.call(t, "GET", "/hang/v", ""); r.Status != 200 || r.Body != "still here" {
+			t.Fatalf("the API's other scripts: %d %q", r.Status, r.Body)
+		}
+		if r := j.call(t, "GET", "/hang/x", ""); r.Status != 500 || r.Body != tykError("Internal Server Error") {
+			t.Fatalf("the left-out middleware: %d %q", r.Status, r.Body)
+		}
+	}
+}

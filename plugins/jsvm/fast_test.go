@@ -6,11 +6,15 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/dop251/goja"
+
+	"github.com/tollgate/tollgate/gateway/apidef"
 )
 
 // The fast reader must agree with the JSON decoding it stands in for:
@@ -89,5 +93,40 @@ m.NewProcessRequest(function (request, session, config) { ` + c.body + ` });`
 				}
 			}
 		})
+	}
+}
+
+// The state built for a definition goes away with the definition: the
+// cache holds it weakly, so reloads do not pile up runtimes.
+func TestStateIsDroppedWithItsDefinition(t *testing.T) {
+	var keys []weak.Pointer[apidef.Definition]
+	func() {
+		for i := 0; i < 5; i++ {
+			def := &apidef.Definition{APIID: "weak", VersionData: apidef.VersionData{NotVersioned: true, Versions: map[string]apidef.VersionInfo{
+				"Default": {ExtendedPaths: apidef.ExtendedPath{Virtual: []apidef.VirtualMeta{{Path: "/v", Method: "GET",
+					ResponseFunctionName: "f", FunctionSourceType: "blob", FunctionSourceURI: "ZnVuY3Rpb24gZigpe30="}}}}}}}
+			if forAPI(def, nil) == nil {
+				t.Fatal("no state built")
+			}
+			keys = append(keys, weak.Make(def))
+		}
+	}()
+	cached := func() int {
+		cache.Lock()
+		defer cache.Unlock()
+		n := 0
+		for _, k := range keys {
+			if _, ok := cache.m[k]; ok {
+				n++
+			}
+		}
+		return n
+	}
+	for i := 0; i < 100 && cached() > 0; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // cleanups run on their own goroutine
+	}
+	if n := cached(); n != 0 {
+		t.Fatalf("%d of %d entries are still cached", n, len(keys))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/tollgate/tollgate/gateway/apidef"
+	"github.com/tollgate/tollgate/gateway/session"
 	"github.com/tollgate/tollgate/middleware/chain"
 )
 
@@ -116,7 +117,7 @@ func (a *apiJS) call(r *http.Request, req *chain.Request, kind hookKind, name st
 		if err != nil {
 			return err
 		}
-		res, err := fn(this, v.rt.NewDynamicObject(rq), v.sessionArg(kind, requireSession, req), v.lazyJSON(a.configJSON))
+		res, err := fn(this, v.rt.NewDynamicObject(rq), v.sessionArg(hookSession(kind, requireSession, req)), v.lazyJSON(a.configJSON))
 		if err != nil {
 			return err
 		}
@@ -146,11 +147,10 @@ func (v *vm) method(name, method string) (goja.Callable, goja.Value, error) {
 	return fn, obj, nil
 }
 
-// sessionArg is the session a hook gets: the request's own for
-// session-aware post hooks (null on a keyless API), else an empty session.
-// Either is turned into JavaScript only if the script reads it.
-func (v *vm) sessionArg(kind hookKind, requireSession bool, req *chain.Request) goja.Value {
-	sess, live := hookSession(kind, requireSession, req)
+// sessionArg is the session argument of a call: the request's own when
+// live (null on a keyless API), else an empty session. Either is turned
+// into JavaScript only if the script reads it.
+func (v *vm) sessionArg(sess *session.State, live bool) goja.Value {
 	if !live {
 		return v.lazyJSON(zeroSession())
 	}

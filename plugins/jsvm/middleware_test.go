@@ -73,3 +73,21 @@ show.NewProcessRequest(function (request, session, config) {
 		t.Fatalf("a body the script only read must pass unchanged: %q", e.Body)
 	}
 }
+
+func TestGojaDriverNameAndReload(t *testing.T) {
+	j := start(t)
+	path := j.script(t, "v.js", strings.ReplaceAll(samplePre, "Tyk-Custom-JSVM-Middleware", "first"))
+	def := `"custom_middleware":{"driver":"goja","pre":[` + mw("samplePre", path) + `]}`
+	j.api(t, "goja", def)
+	if e := echo(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "first" {
+		t.Fatalf("driver goja: %v", e.Header)
+	}
+	j.script(t, "v.js", strings.ReplaceAll(samplePre, "Tyk-Custom-JSVM-Middleware", "second"))
+	if e := echo(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "first" {
+		t.Fatalf("scripts change only on reload: %v", e.Header)
+	}
+	j.api(t, "goja", def)
+	if e := echo(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "second" {
+		t.Fatalf("after a reload: %v", e.Header)
+	}
+}

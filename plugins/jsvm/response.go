@@ -123,7 +123,7 @@ func (a *apiJS) callResponse(resp *http.Response, req *chain.Request, m apidef.M
 		if err != nil {
 			return err
 		}
-		out, err := fn(this, v.rt.NewDynamicObject(rq), ro, v.sessionArg(kindPost, m.RequireSession, req), v.lazyJSON(a.configJSON))
+		out, err := fn(this, v.rt.NewDynamicObject(rq), ro, v.sessionArg(hookSession(kindPost, m.RequireSession, req)), v.lazyJSON(a.configJSON))
 		if err != nil {
 			return err
 		}

@@ -121,11 +121,7 @@ func (a *apiJS) callVirtual(r *http.Request, req *chain.Request, vm apidef.Virtu
 		if !ok {
 			return fmt.Errorf("no global function %q", vm.ResponseFunctionName)
 		}
-		kind := kindPre // an empty session
-		if vm.UseSession {
-			kind = kindPost
-		}
-		res, err := fn(goja.Undefined(), v.rt.NewDynamicObject(rq), v.sessionArg(kind, vm.UseSession, req), v.lazyJSON(a.configJSON))
+		res, err := fn(goja.Undefined(), v.rt.NewDynamicObject(rq), v.sessionArg(req.Session, vm.UseSession), v.lazyJSON(a.configJSON))
 		if err != nil {
 			return err
 		}

@@ -84,10 +84,19 @@ type global struct {
 // errTimeout is the interrupt value of a run that hit jsvm_timeout.
 var errTimeout = errors.New("JS execution timed out")
 
+// loadProblem is a script that failed while a runtime was being built.
+type loadProblem struct {
+	script  int // index in apiJS.scripts
+	err     error
+	timeout bool
+}
+
+func (p loadProblem) Error() string { return p.err.Error() }
+
 // newVM builds a runtime: globals, Underscore, the prelude, then the
 // API's scripts. Script errors are returned for logging; the runtime is
 // usable whatever they are, as in Tyk (a failed file is skipped).
-func newVM(api *apiJS) (*vm, []error) {
+func newVM(api *apiJS) (*vm, []loadProblem) {
 	v := &vm{rt: goja.New()}
 	v.installGlobals(api)
 	parse, _ := goja.AssertFunction(v.rt.Get("JSON").ToObject(v.rt).Get("parse"))
@@ -97,8 +106,8 @@ func newVM(api *apiJS) (*vm, []error) {
 			panic(fmt.Sprintf("jsvm: built-in script failed: %v", err))
 		}
 	}
-	var problems []error
-	for _, s := range api.scripts {
+	var problems []loadProblem
+	for i, s := range api.scripts {
 		ctx, cancel := context.WithTimeout(context.Background(), api.timeout)
 		err := v.run(ctx, func() error {
 			_, err := v.rt.RunProgram(s.prog)
@@ -106,7 +115,7 @@ func newVM(api *apiJS) (*vm, []error) {
 		})
 		cancel()
 		if err != nil {
-			problems = append(problems, fmt.Errorf("%s: %w", s.name, err))
+			problems = append(problems, loadProblem{script: i, err: fmt.Errorf("%s: %w", s.name, err), timeout: ctx.Err() != nil})
 		}
 		v.rt.ClearInterrupt()
 	}

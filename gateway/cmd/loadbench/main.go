@@ -2,23 +2,23 @@
 
 // Command loadbench measures Tollgate's data plane against nginx on
 // loopback: an echo upstream (this program, re-run as `loadbench
-// upstream`), nginx as a plain keep-alive proxy_pass, and tollgate on the
-// embedded store and on Redis, all pinned to one core while wrk runs
+// upstream ADDR`), nginx as a plain keep-alive proxy_pass, and tollgate on
+// the embedded store and on Redis, all pinned to one CPU while wrk runs
 // pinned to another. It prints req/s, p50 and p99 per scenario and the
 // ratios to nginx against the targets.
 //
 //	go run ./gateway/cmd/loadbench [-duration 10s] [-warmup 2s] [-conns 64]
 //	    [-scenarios keyless,keyed] [-cpuprofile-scenario keyed]
 //
-// It needs nginx, wrk, taskset and redis-server on PATH and installs
-// nothing: apt-get install -y nginx wrk redis-server util-linux.
+// Run it from the repository (it builds ./gateway/cmd/tollgate). It needs
+// nginx, wrk, taskset and redis-server on PATH and installs nothing:
+// apt-get install -y nginx wrk redis-server util-linux.
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,27 +41,39 @@ const (
 	bodySize = 256
 )
 
-// scenario is one wrk run; target is the least req/s ratio to nginx that
-// meets the issue's goal (0: a reference, no target).
+// tollgateScenarios are the gateway runs; target is the least req/s ratio
+// to nginx that meets the goal (p99 must also stay within 2x nginx's).
+var tollgateScenarios = []struct {
+	name, store, path, key string
+	target                 float64
+}{
+	{"keyless", "embedded", "/keyless/", "", 0.75},
+	{"keyed", "embedded", "/keyed/", "keyed", 0.6},
+	{"rate-quota", "embedded", "/limited/", "limited", 0.5},
+	{"rate-quota-redis", "redis", "/limited/", "limited", 0.35},
+}
+
 type scenario struct {
-	name, url, auth, note string
-	target                float64
-	gw                    *gateway
+	name, url, auth, pprof, note string
+	target                       float64
 }
 
 type result struct {
 	rps, p50, p99 float64 // latencies in ms
-	bad           string  // non-2xx responses or socket errors, if any
+	bad           string  // non-2xx responses or socket errors
 }
 
-type gateway struct{ url, pprof string }
+type gateway struct {
+	url, pprof string
+	keys       map[string]string // API ID -> key
+	limited    bool              // a quota stage answered on /limited/
+}
 
 type bench struct {
-	dir                  string
-	clientCPU, serverCPU string
-	conns                int
-	duration, warmup     time.Duration
-	procs                []*exec.Cmd
+	dir, clientCPU, serverCPU string
+	conns                     int
+	duration, warmup          time.Duration
+	procs                     []*exec.Cmd
 }
 
 func main() {
@@ -69,13 +82,13 @@ func main() {
 		return
 	}
 	b := &bench{}
-	flag.DurationVar(&b.duration, "duration", 10*time.Second, "measured wrk run per scenario")
+	flag.DurationVar(&b.duration, "duration", 10*time.Second, "measured wrk run per scenario (whole seconds)")
 	flag.DurationVar(&b.warmup, "warmup", 2*time.Second, "wrk warm-up before each measured run")
 	flag.IntVar(&b.conns, "conns", 64, "wrk connections")
 	flag.StringVar(&b.clientCPU, "client-cpu", "0", "taskset CPU list for wrk")
-	flag.StringVar(&b.serverCPU, "server-cpu", "1", "taskset CPU list for the upstream, nginx, redis and tollgate")
-	only := flag.String("scenarios", "", "comma-separated scenarios to run (default all; nginx always runs as the reference)")
-	profile := flag.String("cpuprofile-scenario", "", "capture a tollgate CPU profile during this scenario into loadbench-NAME.pprof")
+	flag.StringVar(&b.serverCPU, "server-cpu", "1", "taskset CPU list for the upstream, nginx, redis-server and tollgate")
+	only := flag.String("scenarios", "", "comma-separated scenarios (default all): upstream, nginx (always run: the reference), keyless, keyed, rate-quota, rate-quota-redis")
+	profile := flag.String("cpuprofile-scenario", "", "write a CPU profile of tollgate during this scenario to loadbench-NAME.pprof")
 	flag.Parse()
 	if err := b.run(*only, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
@@ -93,12 +106,24 @@ func (b *bench) run(only, profile string) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%s not on PATH; install with: apt-get install -y nginx wrk redis-server util-linux", strings.Join(missing, ", "))
 	}
-	want := func(name string) bool {
-		return only == "" || name == "nginx" || strings.Contains(","+only+",", ","+name+",")
+	names := []string{"upstream", "nginx"}
+	for _, t := range tollgateScenarios {
+		names = append(names, t.name)
 	}
-	// Bounded: start-up plus every scenario, with room to spare.
-	limit := 2*time.Minute + 6*(b.warmup+b.duration+20*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	wanted := strings.FieldsFunc(only, func(r rune) bool { return r == ',' })
+	for _, n := range append(wanted, profile) {
+		if n != "" && !slices.Contains(names, n) {
+			return fmt.Errorf("unknown scenario %q; scenarios: %s", n, strings.Join(names, ", "))
+		}
+	}
+	if profile == "upstream" || profile == "nginx" {
+		return fmt.Errorf("-cpuprofile-scenario profiles tollgate: name a tollgate scenario, not %s", profile)
+	}
+	want := func(n string) bool { return len(wanted) == 0 || n == "nginx" || slices.Contains(wanted, n) }
+
+	// Bounded in time; Ctrl-C stops the runs, and the deferred stopAll
+	// kills every process started.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+6*(b.warmup+b.duration+20*time.Second))
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -113,71 +138,48 @@ func (b *bench) run(only, profile string) error {
 	if err != nil {
 		return err
 	}
-	upstream := "127.0.0.1:" + freePort()
+	upstream, ngx := "127.0.0.1:"+freePort(), "127.0.0.1:"+freePort()
 	if err := b.serve(ctx, "upstream", upstream, self, "upstream", upstream); err != nil {
 		return err
 	}
-	ngx, err := b.startNginx(ctx, upstream)
-	if err != nil {
+	if err := b.startNginx(ctx, ngx, upstream); err != nil {
 		return err
 	}
-	tollgate := filepath.Join(b.dir, "tollgate")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", tollgate, "github.com/tollgate/tollgate/gateway/cmd/tollgate").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build tollgate (run from the repository): %v\n%s", err, out)
+	bin := filepath.Join(b.dir, "tollgate")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tollgate/tollgate/gateway/cmd/tollgate").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build tollgate (run loadbench from the repository): %v\n%s", err, out)
 	}
-	scenarios := []*scenario{
-		{name: "upstream", url: "http://" + upstream + "/"},
-		{name: "nginx", url: "http://" + ngx + "/"},
-	}
-	for _, store := range []string{"embedded", "redis"} {
-		sfx, names := "", []string{"keyless", "keyed", "rate-quota"}
-		if store == "redis" {
-			sfx, names = "-redis", []string{"rate-quota-redis"}
-		}
-		var ss []*scenario
-		for _, n := range names {
-			if want(n) {
-				ss = append(ss, &scenario{name: n})
-			}
-		}
-		if len(ss) == 0 {
+	scenarios := []*scenario{{name: "upstream", url: "http://" + upstream + "/"}, {name: "nginx", url: "http://" + ngx + "/"}}
+	gateways := map[string]*gateway{}
+	for _, t := range tollgateScenarios {
+		if !want(t.name) {
 			continue
 		}
-		gw, keys, limited, err := b.startGateway(ctx, tollgate, store, "http://"+upstream, profile != "")
-		if err != nil {
-			return fmt.Errorf("tollgate (%s): %w", store, err)
-		}
-		for _, s := range ss {
-			s.gw = gw
-			switch strings.TrimSuffix(s.name, sfx) {
-			case "keyless":
-				s.url, s.target = gw.url+"/keyless/", 0.75
-			case "keyed":
-				s.url, s.auth, s.target = gw.url+"/keyed/", keys["keyed"], 0.6
-			case "rate-quota":
-				s.url, s.auth, s.target = gw.url+"/limited/", keys["limited"], 0.5
-				if store == "redis" {
-					s.target = 0.35
-				}
-				if !limited {
-					s.note = "no rate-limit/quota stage in this build: measures the keyed path"
-				}
+		gw := gateways[t.store]
+		if gw == nil {
+			if gw, err = b.startGateway(ctx, bin, t.store, "http://"+upstream, profile != ""); err != nil {
+				return fmt.Errorf("tollgate on the %s store: %w", t.store, err)
 			}
+			gateways[t.store] = gw
 		}
-		scenarios = append(scenarios, ss...)
+		s := &scenario{name: t.name, url: gw.url + t.path, auth: gw.keys[t.key], pprof: gw.pprof, target: t.target}
+		if t.key == "limited" && !gw.limited {
+			s.note = "no rate-limit/quota stage answered (no X-Ratelimit-Limit): this measures the keyed path"
+		}
+		scenarios = append(scenarios, s)
 	}
 
-	fmt.Printf("loadbench: %d conns, %s warm-up + %s per scenario; wrk on CPU %s, servers on CPU %s; %d-byte GET\n",
-		b.conns, b.warmup, b.duration, b.clientCPU, b.serverCPU, bodySize)
+	fmt.Printf("loadbench: GET of %d bytes, %d connections, %s warm-up + %s per scenario; wrk on CPU %s, servers on CPU %s\n",
+		bodySize, b.conns, b.warmup, b.duration, b.clientCPU, b.serverCPU)
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		f := strings.Fields(string(la))
-		warn := ""
+		f, warn := strings.Fields(string(la)), ""
 		if l1, _ := strconv.ParseFloat(f[0], 64); l1 > 1 {
 			warn = " - other processes are busy: expect noisy figures"
 		}
 		fmt.Printf("load average %s %s %s%s\n", f[0], f[1], f[2], warn)
 	}
-	fmt.Printf("each run: taskset -c %s wrk -t1 -c%d -d%s --latency [-H 'Authorization: KEY'] URL\n\n", b.clientCPU, b.conns, b.duration)
+	fmt.Printf("each run: taskset -c %s wrk -t1 -c%d -d%ds --latency --timeout 5s [-H 'Authorization: KEY'] URL\n\n",
+		b.clientCPU, b.conns, int(b.duration.Seconds()))
 	results := map[string]result{}
 	for _, s := range scenarios {
 		if !want(s.name) {
@@ -188,9 +190,9 @@ func (b *bench) run(only, profile string) error {
 			return err
 		}
 		var prof chan error
-		if s.name == profile && s.gw != nil {
+		if s.name == profile {
 			prof = make(chan error, 1)
-			go func() { prof <- captureProfile(ctx, s.gw.pprof, b.duration, "loadbench-"+s.name+".pprof") }()
+			go func() { prof <- captureProfile(ctx, s.pprof, b.duration, "loadbench-"+s.name+".pprof") }()
 		}
 		r, err := b.wrk(ctx, s, b.duration)
 		if err != nil {
@@ -211,7 +213,7 @@ func (b *bench) run(only, profile string) error {
 // printTable prints one row per scenario with its ratios to nginx.
 func printTable(scenarios []*scenario, results map[string]result) {
 	ref := results["nginx"]
-	fmt.Printf("%-17s %9s %9s %9s %8s %10s %-18s %s\n", "scenario", "req/s", "p50", "p99", "x nginx", "p99/nginx", "target", "met")
+	fmt.Printf("%-17s %9s %9s %9s %8s %10s  %-17s %s\n", "scenario", "req/s", "p50", "p99", "x nginx", "p99/nginx", "target", "met")
 	for _, s := range scenarios {
 		r, ok := results[s.name]
 		if !ok {
@@ -219,13 +221,12 @@ func printTable(scenarios []*scenario, results map[string]result) {
 		}
 		target, met := "-", "-"
 		if s.target > 0 {
-			target = fmt.Sprintf(">=%.2fx, p99<=2x", s.target)
-			met = "no"
+			target, met = fmt.Sprintf(">=%.2fx, p99<=2x", s.target), "no"
 			if r.bad == "" && r.rps >= s.target*ref.rps && r.p99 <= 2*ref.p99 {
 				met = "yes"
 			}
 		}
-		fmt.Printf("%-17s %9.0f %7.2fms %7.2fms %7.2fx %9.2fx %-18s %s\n", s.name, r.rps, r.p50, r.p99, r.rps/ref.rps, r.p99/ref.p99, target, met)
+		fmt.Printf("%-17s %9.0f %7.2fms %7.2fms %7.2fx %9.2fx  %-17s %s\n", s.name, r.rps, r.p50, r.p99, r.rps/ref.rps, r.p99/ref.p99, target, met)
 		for _, n := range []string{s.note, r.bad} {
 			if n != "" {
 				fmt.Printf("  %s: %s\n", s.name, n)
@@ -234,36 +235,31 @@ func printTable(scenarios []*scenario, results map[string]result) {
 	}
 }
 
-// start runs a server pinned to the server CPU in its own process group,
-// logging to the temp dir; stopAll kills the group.
-func (b *bench) start(name string, args ...string) error {
+// serve starts a server pinned to the server CPU, in its own process group
+// (stopAll kills the group) and logging to the temp dir, and waits until
+// addr accepts connections.
+func (b *bench) serve(ctx context.Context, name, addr string, args ...string) error {
 	cmd := exec.Command("taskset", append([]string{"-c", b.serverCPU}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	log, err := os.Create(filepath.Join(b.dir, name+".log"))
+	logPath := filepath.Join(b.dir, name+".log")
+	log, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
+	defer log.Close()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	b.procs = append(b.procs, cmd)
-	return nil
-}
-
-// serve starts a server and waits until addr accepts connections.
-func (b *bench) serve(ctx context.Context, name, addr string, args ...string) error {
-	if err := b.start(name, args...); err != nil {
-		return err
-	}
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
 			return nil
 		}
 	}
-	log, _ := os.ReadFile(filepath.Join(b.dir, name+".log"))
-	return fmt.Errorf("%s did not listen on %s:\n%s", name, addr, log)
+	out, _ := os.ReadFile(logPath)
+	return fmt.Errorf("%s did not listen on %s:\n%s", name, addr, out)
 }
 
 func (b *bench) stopAll() {
@@ -273,11 +269,12 @@ func (b *bench) stopAll() {
 	}
 }
 
-func (b *bench) startNginx(ctx context.Context, upstream string) (string, error) {
-	addr := "127.0.0.1:" + freePort()
+// startNginx runs nginx as a plain reverse proxy with keep-alive upstream
+// connections, one worker, as the current user, all files in the temp dir.
+func (b *bench) startNginx(ctx context.Context, addr, upstream string) error {
 	user := ""
 	if os.Geteuid() == 0 {
-		user = "user root root;" // run workers as the current user, not nobody
+		user = "user root root;" // workers run as the current user, not nobody
 	}
 	conf := fmt.Sprintf(`%s
 worker_processes 1;
@@ -298,96 +295,89 @@ http {
 `, user, b.dir, upstream, addr)
 	path := filepath.Join(b.dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		return "", err
+		return err
 	}
-	return addr, b.serve(ctx, "nginx", addr, "nginx", "-p", b.dir, "-c", path, "-e", filepath.Join(b.dir, "nginx-error.log"))
+	return b.serve(ctx, "nginx", addr, "nginx", "-p", b.dir, "-c", path, "-e", filepath.Join(b.dir, "nginx-error.log"))
 }
 
 // startGateway runs tollgate on a store ("embedded", or "redis" with a
-// redis-server of its own), creates the bench APIs and keys through the
-// control API, and reports whether a quota stage answers on /limited/.
-func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, pprof bool) (*gateway, map[string]string, bool, error) {
+// redis-server of its own) and creates through the control API a keyless
+// API, a keyed API without limits, a keyed API with a rate limit and a quota
+// too high to trip, and a key for each keyed API.
+func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, pprof bool) (*gateway, error) {
 	dir := filepath.Join(b.dir, store)
-	for _, d := range []string{"apps", "policies"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return nil, nil, false, err
-		}
+	if err := os.MkdirAll(filepath.Join(dir, "apps"), 0o755); err != nil {
+		return nil, err
 	}
-	port, _ := strconv.Atoi(freePort())
+	if err := os.MkdirAll(filepath.Join(dir, "policies"), 0o755); err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + freePort()
+	_, port, _ := net.SplitHostPort(addr)
 	conf := map[string]any{
-		"listen_address": "127.0.0.1", "listen_port": port, "secret": secret, "log_level": "warn",
+		"listen_address": "127.0.0.1", "listen_port": json.Number(port), "secret": secret, "log_level": "warn",
 		"app_path": filepath.Join(dir, "apps"), "policies": map[string]any{"policy_path": filepath.Join(dir, "policies")},
 		"storage": map[string]any{"type": "embedded", "data_dir": filepath.Join(dir, "data")},
 	}
 	if store == "redis" {
 		raddr := "127.0.0.1:" + freePort()
 		_, rport, _ := net.SplitHostPort(raddr)
-		if err := b.serve(ctx, "redis", raddr, "redis-server", "--bind", "127.0.0.1", "--port", rport,
-			"--save", "", "--appendonly", "no", "--dir", dir); err != nil {
-			return nil, nil, false, err
+		if err := b.serve(ctx, "redis", raddr, "redis-server", "--bind", "127.0.0.1", "--port", rport, "--save", "", "--appendonly", "no", "--dir", dir); err != nil {
+			return nil, err
 		}
-		p, _ := strconv.Atoi(rport)
-		conf["storage"] = map[string]any{"type": "redis", "host": "127.0.0.1", "port": p}
+		conf["storage"] = map[string]any{"type": "redis", "host": "127.0.0.1", "port": json.Number(rport)}
 	}
-	gw := &gateway{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	gw := &gateway{url: "http://" + addr, keys: map[string]string{}}
 	if pprof {
 		gw.pprof = "127.0.0.1:" + freePort()
 		conf["enable_pprof_on"] = gw.pprof
 	}
 	confPath := filepath.Join(dir, "tyk.conf")
-	if raw, _ := json.Marshal(conf); os.WriteFile(confPath, raw, 0o644) != nil {
-		return nil, nil, false, errors.New("cannot write " + confPath)
+	raw, _ := json.Marshal(conf)
+	if err := os.WriteFile(confPath, raw, 0o644); err != nil {
+		return nil, err
 	}
-	if err := b.serve(ctx, "tollgate-"+store, gw.url[len("http://"):], bin, "--conf", confPath); err != nil {
-		return nil, nil, false, err
+	if err := b.serve(ctx, "tollgate-"+store, addr, bin, "--conf", confPath); err != nil {
+		return nil, err
 	}
-	api := func(id string, keyless bool) string {
-		return fmt.Sprintf(`{"api_id":%[1]q,"name":%[1]q,"org_id":"bench","active":true,"use_keyless":%[2]t,
-			"use_standard_auth":%[3]t,"disable_rate_limit":%[4]t,"disable_quota":%[4]t,
-			"proxy":{"listen_path":"/%[1]s/","target_url":%[5]q,"strip_listen_path":true},
-			"version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}}}`,
-			id, keyless, !keyless, id == "keyed", upstream)
-	}
-	for _, def := range []string{api("keyless", true), api("keyed", false), api("limited", false)} {
+	for _, id := range []string{"keyless", "keyed", "limited"} {
+		def := fmt.Sprintf(`{"api_id":%[1]q,"name":%[1]q,"org_id":"bench","active":true,"use_keyless":%[2]t,"use_standard_auth":%[3]t,
+			"disable_rate_limit":%[4]t,"disable_quota":%[4]t,"proxy":{"listen_path":"/%[1]s/","target_url":%[5]q,"strip_listen_path":true},
+			"version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}}}`, id, id == "keyless", id != "keyless", id == "keyed", upstream)
 		if _, err := control(ctx, "POST", gw.url+"/tyk/apis", def); err != nil {
-			return nil, nil, false, err
+			return nil, err
 		}
 	}
 	if _, err := control(ctx, "GET", gw.url+"/tyk/reload?block=true", ""); err != nil {
-		return nil, nil, false, err
+		return nil, err
 	}
-	keys := map[string]string{}
-	for _, id := range []string{"keyed", "limited"} {
+	for id, quota := range map[string]string{"keyed": "-1", "limited": "1000000000000"} {
 		body := fmt.Sprintf(`{"org_id":"bench","rate":1e9,"per":1,"quota_max":%s,"quota_renewal_rate":3600,
-			"access_rights":{%[2]q:{"api_id":%[2]q,"api_name":%[2]q,"versions":["Default"]}}}`,
-			map[bool]string{true: "-1", false: "1000000000000"}[id == "keyed"], id)
+			"access_rights":{%[2]q:{"api_id":%[2]q,"api_name":%[2]q,"versions":["Default"]}}}`, quota, id)
 		out, err := control(ctx, "POST", gw.url+"/tyk/keys/bench-"+id, body)
-		if err != nil {
-			return nil, nil, false, err
-		}
 		var created struct{ Key string }
-		if err := json.Unmarshal(out, &created); err != nil || created.Key == "" {
-			return nil, nil, false, fmt.Errorf("key create answered %s", out)
+		if err != nil || json.Unmarshal(out, &created) != nil || created.Key == "" {
+			return nil, fmt.Errorf("creating the %s key: %v %s", id, err, out)
 		}
-		keys[id] = created.Key
+		gw.keys[id] = created.Key
 	}
-	limited := false
-	for path, key := range map[string]string{"/keyless/": "", "/keyed/": keys["keyed"], "/limited/": keys["limited"]} {
-		req, _ := http.NewRequestWithContext(ctx, "GET", gw.url+path, nil)
-		if key != "" {
-			req.Header.Set("Authorization", key)
+	// One request per API: fail now rather than measure a stream of 403s.
+	for _, id := range []string{"keyless", "keyed", "limited"} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", gw.url+"/"+id+"/", nil)
+		if k := gw.keys[id]; k != "" {
+			req.Header.Set("Authorization", k)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return nil, nil, false, err
+			return nil, err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			return nil, nil, false, fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+			return nil, fmt.Errorf("GET /%s/: status %d", id, resp.StatusCode)
 		}
-		limited = limited || (path == "/limited/" && resp.Header.Get("X-Ratelimit-Limit") != "")
+		gw.limited = gw.limited || id == "limited" && resp.Header.Get("X-Ratelimit-Limit") != ""
 	}
-	return gw, keys, limited, nil
+	return gw, nil
 }
 
 // control sends one control-API request and wants a 200.
@@ -397,15 +387,14 @@ func control(ctx context.Context, method, url, body string) ([]byte, error) {
 		return nil, err
 	}
 	req.Header.Set("X-Tyk-Authorization", secret)
-	c := &http.Client{Timeout: 30 * time.Second}
-	resp, err := c.Do(req)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, out)
+		return out, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, out)
 	}
 	return out, nil
 }
@@ -413,46 +402,40 @@ func control(ctx context.Context, method, url, body string) ([]byte, error) {
 var (
 	rpsRe     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	latencyRe = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s|m)\s*$`)
-	badRe     = regexp.MustCompile(`(Non-2xx or 3xx responses: \d+|Socket errors: .*)`)
+	badRe     = regexp.MustCompile(`Non-2xx or 3xx responses: \d+|Socket errors: .*`)
+	toMillis  = map[string]float64{"us": 0.001, "ms": 1, "s": 1000, "m": 60000}
 )
 
 // wrk runs wrk pinned to the client CPU and parses its report.
 func (b *bench) wrk(ctx context.Context, s *scenario, d time.Duration) (result, error) {
-	args := []string{"-c", b.clientCPU, "wrk", "-t1", fmt.Sprintf("-c%d", b.conns), fmt.Sprintf("-d%ds", int(d.Seconds())), "--latency", "--timeout", "5s"}
+	args := []string{"-c", b.clientCPU, "wrk", "-t1", fmt.Sprintf("-c%d", b.conns), fmt.Sprintf("-d%ds", max(1, int(d.Seconds()))), "--latency", "--timeout", "5s"}
 	if s.auth != "" {
 		args = append(args, "-H", "Authorization: "+s.auth)
 	}
 	wctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(wctx, "taskset", append(args, s.url)...).CombinedOutput()
-	if err != nil {
+	m := rpsRe.FindSubmatch(out)
+	if err != nil || m == nil {
 		return result{}, fmt.Errorf("wrk %s: %v\n%s", s.name, err, out)
 	}
-	m := rpsRe.FindSubmatch(out)
-	if m == nil {
-		return result{}, fmt.Errorf("wrk %s: no Requests/sec in\n%s", s.name, out)
-	}
-	r := result{}
+	r := result{bad: string(bytes.Join(badRe.FindAll(out, -1), []byte("; ")))}
 	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
-	unit := map[string]float64{"us": 0.001, "ms": 1, "s": 1000, "m": 60000}
 	for _, l := range latencyRe.FindAllSubmatch(out, -1) {
 		v, _ := strconv.ParseFloat(string(l[2]), 64)
-		if string(l[1]) == "50" {
-			r.p50 = v * unit[string(l[3])]
+		if v *= toMillis[string(l[3])]; string(l[1]) == "50" {
+			r.p50 = v
 		} else {
-			r.p99 = v * unit[string(l[3])]
+			r.p99 = v
 		}
-	}
-	if bad := badRe.FindAll(out, -1); len(bad) > 0 {
-		r.bad = string(bytes.Join(bad, []byte("; ")))
 	}
 	return r, nil
 }
 
 // captureProfile fetches a CPU profile covering most of the measured run.
 func captureProfile(ctx context.Context, addr string, d time.Duration, path string) error {
-	secs := max(1, int(d.Seconds())-1)
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds())-1))
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("CPU profile: %w", err)
@@ -468,17 +451,14 @@ func captureProfile(ctx context.Context, addr string, d time.Duration, path stri
 // serveUpstream is the echo upstream: a fixed 256-byte body for any request.
 func serveUpstream(addr string) {
 	body := bytes.Repeat([]byte("x"), bodySize)
-	size := strconv.Itoa(bodySize)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header()["Content-Type"] = []string{"text/plain"}
-		w.Header()["Content-Length"] = []string{size}
+		w.Header()["Content-Length"] = []string{strconv.Itoa(bodySize)}
 		_, _ = w.Write(body)
 	})
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		fmt.Fprintln(os.Stderr, "upstream:", err)
-		os.Exit(1)
-	}
+	fmt.Fprintln(os.Stderr, "upstream:", srv.ListenAndServe())
+	os.Exit(1)
 }
 
 // freePort returns a loopback port that was free a moment ago.
