@@ -67,3 +67,27 @@ func TestResponseCache(t *testing.T) {
 		})
 	})
 }
+
+func TestUpstreamCacheControl(t *testing.T) {
+	g := gatewaytest.Start(t, gatewaytest.Options{})
+	var hits atomic.Int64
+	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if r.URL.Path == "/please-cache" {
+			w.Header().Set("x-tyk-cache-action-set", "1")
+			w.Header().Set("x-tyk-cache-action-set-ttl", "30")
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	addAPI(t, g, keyless("ctl", "/ctl/", up, `,"cache_options":{"enable_cache":true,"enable_upstream_cache_control":true}`))
+	for i := 0; i < 2; i++ {
+		call(t, g, "GET", "/ctl/please-cache")
+		call(t, g, "GET", "/ctl/no-thanks")
+	}
+	if hits.Load() != 3 {
+		t.Fatalf("upstream hits %d, want 3 (the asked-for response cached once)", hits.Load())
+	}
+	if r := call(t, g, "GET", "/ctl/please-cache"); r.Header.Get("X-Tyk-Cached-Response") != "1" {
+		t.Fatal("the response the upstream asked to cache was not served from the cache")
+	}
+}

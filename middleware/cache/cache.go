@@ -101,7 +101,7 @@ func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if vs == nil && !o.CacheAllSafeRequests {
+	if vs == nil && !o.CacheAllSafeRequests && !o.EnableUpstreamCacheControl {
 		return nil, nil
 	}
 	timeout := time.Duration(o.CacheTimeout) * time.Second
@@ -123,7 +123,10 @@ func safe(method string) bool {
 func (s *Stage) ProcessRequest(w http.ResponseWriter, r *http.Request, req *chain.Request) error {
 	d, ok := s.directive(r, req)
 	if !ok {
-		return nil
+		if !s.opts.EnableUpstreamCacheControl {
+			return nil
+		}
+		d.UpstreamDecides = true // the upstream may still ask for caching
 	}
 	key, err := s.key(r, req, d)
 	if err != nil {

@@ -51,10 +51,11 @@ func (wr *Writer) ProcessResponse(resp *http.Response, req *chain.Request) error
 	}
 	d := req.Cache
 	if wr.upstreamCtl {
-		if resp.Header.Get("x-tyk-cache-action-set") == "" && !wr.forced(resp) {
+		asked := resp.Header.Get("x-tyk-cache-action-set") != ""
+		if d.UpstreamDecides && !asked {
 			return nil
 		}
-		if secs, err := strconv.Atoi(resp.Header.Get(wr.ttlHeader)); err == nil && secs > 0 {
+		if secs, err := strconv.Atoi(resp.Header.Get(wr.ttlHeader)); asked && err == nil && secs > 0 {
 			d.TTL = time.Duration(secs) * time.Second
 		}
 	}
@@ -85,7 +86,3 @@ func (wr *Writer) ProcessResponse(resp *http.Response, req *chain.Request) error
 	_ = wr.store.Set(ctx, d.Key, entry, d.TTL) // a cache that cannot be written is only a miss later
 	return nil
 }
-
-// forced is true when upstream cache control is on but the response has
-// no action header: then nothing is cached (Tyk's rule).
-func (wr *Writer) forced(*http.Response) bool { return false }

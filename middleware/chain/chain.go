@@ -77,6 +77,9 @@ type CacheDirective struct {
 	Key   string
 	TTL   time.Duration
 	Codes []int // cacheable statuses; empty = any
+	// UpstreamDecides: store only if the upstream asks for it
+	// (enable_upstream_cache_control on a path not otherwise cached).
+	UpstreamDecides bool
 }
 
 // QuotaReport is what the X-Ratelimit-* headers carry: Tyk reports the
