@@ -2,34 +2,10 @@ package dataplane_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"testing"
 
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 )
-
-// addAPI creates an API from a definition and reloads.
-func addAPI(t *testing.T, g *gatewaytest.Gateway, def string) {
-	t.Helper()
-	if r := g.Do(t, "POST", "/tyk/apis", def); r.Status != 200 {
-		t.Fatalf("create API: %d %s", r.Status, r.Body)
-	}
-	if r := g.Do(t, "GET", "/tyk/reload?block=true", ""); r.Status != 200 {
-		t.Fatalf("reload: %d %s", r.Status, r.Body)
-	}
-}
-
-func echoOf(t *testing.T, r gatewaytest.Response) gatewaytest.Echo {
-	t.Helper()
-	var e gatewaytest.Echo
-	if r.Status != 200 {
-		t.Fatalf("got %d %q", r.Status, r.Body)
-	}
-	if err := json.Unmarshal([]byte(r.Body), &e); err != nil {
-		t.Fatalf("not an upstream echo: %q", r.Body)
-	}
-	return e
-}
 
 func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
@@ -38,7 +14,7 @@ func basic(user, pass string) string {
 func TestBasicAuth(t *testing.T) {
 	onBothStores(t, func(t *testing.T, g *gatewaytest.Gateway) {
 		up := gatewaytest.Upstream(t)
-		addAPI(t, g, `{"api_id":"ba","name":"Basic API","org_id":"org1","use_basic_auth":true,
+		g.AddAPI(t, `{"api_id":"ba","name":"Basic API","org_id":"org1","use_basic_auth":true,
 			"proxy":{"listen_path":"/ba/","target_url":"`+up+`","strip_listen_path":true},"version_data":{"not_versioned":true}}`)
 		if r := g.Do(t, "POST", "/tyk/keys/alice", `{"org_id":"org1","basic_auth_data":{"password":"s3cret"},"access_rights":{"ba":{"api_id":"ba"}}}`); r.Status != 200 {
 			t.Fatalf("key: %d %s", r.Status, r.Body)
@@ -60,7 +36,7 @@ func TestBasicAuth(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name+" is refused", func(t *testing.T) {
 				r := call(t, g, "GET", "/ba/x", "Authorization", c.header)
-				if r.Status != c.status || r.Body != tykError(c.msg) {
+				if r.Status != c.status || r.Body != gatewaytest.TykError(c.msg) {
 					t.Fatalf("got %d %q", r.Status, r.Body)
 				}
 				if got := r.Header.Get("Www-Authenticate"); (got == realm) != c.realm {
@@ -70,7 +46,7 @@ func TestBasicAuth(t *testing.T) {
 		}
 		t.Run("right password passes, twice (second from the cache)", func(t *testing.T) {
 			for i := 0; i < 2; i++ {
-				echoOf(t, call(t, g, "GET", "/ba/x", "Authorization", basic("alice", "s3cret")))
+				gatewaytest.EchoOf(t, call(t, g, "GET", "/ba/x", "Authorization", basic("alice", "s3cret")))
 			}
 		})
 		t.Run("a changed password stops the old one at once", func(t *testing.T) {
@@ -78,7 +54,7 @@ func TestBasicAuth(t *testing.T) {
 			if r := call(t, g, "GET", "/ba/x", "Authorization", basic("alice", "s3cret")); r.Status != 401 {
 				t.Fatalf("old password: %d %q", r.Status, r.Body)
 			}
-			echoOf(t, call(t, g, "GET", "/ba/x", "Authorization", basic("alice", "n3w")))
+			gatewaytest.EchoOf(t, call(t, g, "GET", "/ba/x", "Authorization", basic("alice", "n3w")))
 		})
 	})
 }
@@ -86,24 +62,24 @@ func TestBasicAuth(t *testing.T) {
 func TestTokenSourcesAndStripping(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, `{"api_id":"tok","org_id":"org1","strip_auth_data":true,
+	g.AddAPI(t, `{"api_id":"tok","org_id":"org1","strip_auth_data":true,
 		"auth_configs":{"authToken":{"auth_header_name":"X-Api-Key","use_param":true,"param_name":"key","use_cookie":true,"cookie_name":"session"}},
 		"proxy":{"listen_path":"/tok/","target_url":"`+up+`","strip_listen_path":true},"version_data":{"not_versioned":true}}`)
 	g.Do(t, "POST", "/tyk/keys/goodkey", `{"org_id":"org1","access_rights":{"tok":{"api_id":"tok"}}}`)
 	t.Run("header", func(t *testing.T) {
-		e := echoOf(t, call(t, g, "GET", "/tok/a", "X-Api-Key", "goodkey"))
+		e := gatewaytest.EchoOf(t, call(t, g, "GET", "/tok/a", "X-Api-Key", "goodkey"))
 		if e.Header.Get("X-Api-Key") != "" {
 			t.Fatal("auth header forwarded despite strip_auth_data")
 		}
 	})
 	t.Run("query parameter overrides the header and is stripped", func(t *testing.T) {
-		e := echoOf(t, call(t, g, "GET", "/tok/a?key=goodkey&keep=1", "X-Api-Key", "badkey"))
+		e := gatewaytest.EchoOf(t, call(t, g, "GET", "/tok/a?key=goodkey&keep=1", "X-Api-Key", "badkey"))
 		if e.Query != "keep=1" {
 			t.Fatalf("upstream query %q", e.Query)
 		}
 	})
 	t.Run("cookie overrides both and is stripped", func(t *testing.T) {
-		e := echoOf(t, call(t, g, "GET", "/tok/a?key=badkey", "Cookie", "session=goodkey; other=1"))
+		e := gatewaytest.EchoOf(t, call(t, g, "GET", "/tok/a?key=badkey", "Cookie", "session=goodkey; other=1"))
 		if e.Header.Get("Cookie") != "other=1" {
 			t.Fatalf("upstream cookie %q", e.Header.Get("Cookie"))
 		}

@@ -10,7 +10,7 @@ import (
 func TestBatchRequests(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, `{"api_id":"keyed","org_id":"org1","enable_batch_request_support":true,
+	g.AddAPI(t, `{"api_id":"keyed","org_id":"org1","enable_batch_request_support":true,
 		"proxy":{"listen_path":"/keyed/","target_url":"`+up+`","strip_listen_path":true},"version_data":{"not_versioned":true}}`)
 	g.Do(t, "POST", "/tyk/keys/batchkey", `{"org_id":"org1","access_rights":{"keyed":{"api_id":"keyed"}}}`)
 	type reply struct {
@@ -51,7 +51,7 @@ func TestBatchRequests(t *testing.T) {
 	})
 	t.Run("without the trailing slash the request is proxied", func(t *testing.T) {
 		r := gatewaytest.Do(t, g.URL, "POST", "/keyed/tyk/batch", "{}", "Authorization", "batchkey")
-		if e := echoOf(t, r); e.Path != "/tyk/batch" {
+		if e := gatewaytest.EchoOf(t, r); e.Path != "/tyk/batch" {
 			t.Fatalf("upstream path %q", e.Path)
 		}
 	})

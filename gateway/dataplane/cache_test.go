@@ -21,7 +21,7 @@ func TestResponseCache(t *testing.T) {
 			}
 			fmt.Fprintf(w, "response %d to %s", n, r.URL.Path)
 		}))
-		addAPI(t, g, `{"api_id":"keyed","org_id":"org1",
+		g.AddAPI(t, `{"api_id":"keyed","org_id":"org1",
 			"cache_options":{"enable_cache":true,"cache_timeout":60,"cache_response_codes":[200]},
 			"proxy":{"listen_path":"/keyed/","target_url":"`+up+`","strip_listen_path":true},
 			"version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default","use_extended_paths":true,
@@ -79,7 +79,7 @@ func TestUpstreamCacheControl(t *testing.T) {
 		}
 		fmt.Fprint(w, "ok")
 	}))
-	addAPI(t, g, keyless("ctl", "/ctl/", up, `,"cache_options":{"enable_cache":true,"enable_upstream_cache_control":true}`))
+	g.AddAPI(t, keyless("ctl", "/ctl/", up, `,"cache_options":{"enable_cache":true,"enable_upstream_cache_control":true}`))
 	for i := 0; i < 2; i++ {
 		call(t, g, "GET", "/ctl/please-cache")
 		call(t, g, "GET", "/ctl/no-thanks")

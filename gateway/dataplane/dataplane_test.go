@@ -36,8 +36,6 @@ func call(t *testing.T, g *gatewaytest.Gateway, method, path string, header ...s
 	return gatewaytest.Do(t, g.URL, method, path, "", header...)
 }
 
-func tykError(msg string) string { return "{\n    \"error\": \"" + msg + "\"\n}" }
-
 func TestKeyedProxying(t *testing.T) {
 	onBothStores(t, func(t *testing.T, g *gatewaytest.Gateway) {
 		up := gatewaytest.Upstream(t)
@@ -47,7 +45,7 @@ func TestKeyedProxying(t *testing.T) {
 		}
 		t.Run("no token is 401 with Tyk's JSON body", func(t *testing.T) {
 			r := call(t, g, "GET", "/keyed/x")
-			if r.Status != 401 || r.Body != tykError("Authorization field missing") || r.Header.Get("X-Generator") != "tyk.io" {
+			if r.Status != 401 || r.Body != gatewaytest.TykError("Authorization field missing") || r.Header.Get("X-Generator") != "tyk.io" {
 				t.Fatalf("got %d %q %v", r.Status, r.Body, r.Header)
 			}
 		})
@@ -60,7 +58,7 @@ func TestKeyedProxying(t *testing.T) {
 		})
 		t.Run("short and unknown tokens are 403", func(t *testing.T) {
 			for _, tok := range []string{"ab", "unknown-token"} {
-				if r := call(t, g, "GET", "/keyed/x", "Authorization", tok); r.Status != 403 || r.Body != tykError("Access to this API has been disallowed") {
+				if r := call(t, g, "GET", "/keyed/x", "Authorization", tok); r.Status != 403 || r.Body != gatewaytest.TykError("Access to this API has been disallowed") {
 					t.Fatalf("%s: got %d %q", tok, r.Status, r.Body)
 				}
 			}
@@ -88,13 +86,13 @@ func TestKeyedProxying(t *testing.T) {
 		})
 		t.Run("an inactive key is refused", func(t *testing.T) {
 			g.Do(t, "PUT", "/tyk/keys/mycustomkey?org_id=org1", `{"org_id":"org1","is_inactive":true,"access_rights":{"keyed":{"api_id":"keyed","versions":["Default"]}}}`)
-			if r := call(t, g, "GET", "/keyed/x", "Authorization", "mycustomkey"); r.Status != 403 || r.Body != tykError("Key is inactive, please renew") {
+			if r := call(t, g, "GET", "/keyed/x", "Authorization", "mycustomkey"); r.Status != 403 || r.Body != gatewaytest.TykError("Key is inactive, please renew") {
 				t.Fatalf("got %d %q", r.Status, r.Body)
 			}
 		})
 		t.Run("an expired key is 401", func(t *testing.T) {
 			g.Do(t, "PUT", "/tyk/keys/mycustomkey?org_id=org1", `{"org_id":"org1","expires":1,"access_rights":{"keyed":{"api_id":"keyed","versions":["Default"]}}}`)
-			if r := call(t, g, "GET", "/keyed/x", "Authorization", "mycustomkey"); r.Status != 401 || r.Body != tykError("Key has expired, please renew") {
+			if r := call(t, g, "GET", "/keyed/x", "Authorization", "mycustomkey"); r.Status != 401 || r.Body != gatewaytest.TykError("Key has expired, please renew") {
 				t.Fatalf("got %d %q", r.Status, r.Body)
 			}
 		})

@@ -64,7 +64,7 @@ func errorText(t *testing.T, r gatewaytest.Response) string {
 
 func TestPathRuleVectors(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
-	addAPI(t, g, keyedWithPaths(slowUpstream(t)))
+	g.AddAPI(t, keyedWithPaths(slowUpstream(t)))
 	if r := g.Do(t, "POST", "/tyk/keys/pathkey", `{"org_id":"org1","access_rights":{"keyed":{"api_id":"keyed","versions":["Default"]}}}`); r.Status != 200 {
 		t.Fatalf("key: %d %s", r.Status, r.Body)
 	}
@@ -75,7 +75,7 @@ func TestPathRuleVectors(t *testing.T) {
 
 	t.Run("vector 15: a black-listed path is forbidden even with a key", func(t *testing.T) {
 		r := do("GET", "/keyed/blocked", "", key...)
-		if r.Status != 403 || r.Body != tykError("Requested endpoint is forbidden") {
+		if r.Status != 403 || r.Body != gatewaytest.TykError("Requested endpoint is forbidden") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	})
@@ -84,7 +84,7 @@ func TestPathRuleVectors(t *testing.T) {
 		if r.Status != 200 || r.Header.Get("X-Ratelimit-Limit") != "0" {
 			t.Fatalf("got %d %q %v", r.Status, r.Body, r.Header)
 		}
-		if e := echoOf(t, r); e.Path != "/public" {
+		if e := gatewaytest.EchoOf(t, r); e.Path != "/public" {
 			t.Fatalf("upstream saw %+v", e)
 		}
 	})
@@ -104,7 +104,7 @@ func TestPathRuleVectors(t *testing.T) {
 	})
 	t.Run("vector 17: a body over the path's size limit", func(t *testing.T) {
 		r := do("POST", "/keyed/upload", `{"a":"bcdefg"}`, key...)
-		if r.Status != 400 || r.Body != tykError("Request is too large") {
+		if r.Status != 400 || r.Body != gatewaytest.TykError("Request is too large") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 		if r := do("POST", "/keyed/upload", `0123456789`, key...); r.Status != 200 {
@@ -125,7 +125,7 @@ func TestPathRuleVectors(t *testing.T) {
 	})
 	t.Run("vector 18: schema failure and parse error", func(t *testing.T) {
 		r := do("POST", "/keyed/validate", `{"x":1}`, key...)
-		if r.Status != 422 || r.Body != tykError("name: name is required") {
+		if r.Status != 422 || r.Body != gatewaytest.TykError("name: name is required") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 		r = do("POST", "/keyed/validate", `notjson`, key...)
@@ -134,14 +134,14 @@ func TestPathRuleVectors(t *testing.T) {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 		r = do("POST", "/keyed/validate", `{"name":"ok"}`, key...)
-		if e := echoOf(t, r); e.Body != `{"name":"ok"}` {
+		if e := gatewaytest.EchoOf(t, r); e.Body != `{"name":"ok"}` {
 			t.Fatalf("upstream got body %q", e.Body)
 		}
 	})
 	t.Run("vector 19: a hard timeout gives 504", func(t *testing.T) {
 		start := time.Now()
 		r := do("GET", "/keyed/slow", "", key...)
-		if r.Status != 504 || r.Body != tykError("Upstream service reached hard timeout.") {
+		if r.Status != 504 || r.Body != gatewaytest.TykError("Upstream service reached hard timeout.") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 		if took := time.Since(start); took < 900*time.Millisecond || took > 1900*time.Millisecond {
@@ -158,13 +158,13 @@ func TestVersioningOverHTTP(t *testing.T) {
 	   "v2":{"name":"v2","expires":"2000-01-01 00:00"},
 	   "v3":{"name":"v3","expires":"2099-12-31 23:59"}}}`
 	// Vector 24's API, with a key (access to v1 only).
-	addAPI(t, g, `{"api_id":"byheader","org_id":"org1","use_standard_auth":true,
+	g.AddAPI(t, `{"api_id":"byheader","org_id":"org1","use_standard_auth":true,
 	 "proxy":{"listen_path":"/byheader/","target_url":"`+up+`","strip_listen_path":true},
 	 "definition":{"location":"header","key":"x-api-version"},`+versions+`}`)
-	addAPI(t, g, `{"api_id":"byparam","org_id":"org1","use_keyless":true,
+	g.AddAPI(t, `{"api_id":"byparam","org_id":"org1","use_keyless":true,
 	 "proxy":{"listen_path":"/byparam/","target_url":"`+up+`","strip_listen_path":true},
 	 "definition":{"location":"url-param","key":"version","strip_versioning_data":true},`+versions+`}`)
-	addAPI(t, g, `{"api_id":"byurl","org_id":"org1","use_keyless":true,
+	g.AddAPI(t, `{"api_id":"byurl","org_id":"org1","use_keyless":true,
 	 "proxy":{"listen_path":"/byurl/","target_url":"`+up+`","strip_listen_path":true},
 	 "definition":{"location":"url","strip_versioning_data":true},`+versions+`}`)
 	if r := g.Do(t, "POST", "/tyk/keys/verkey", `{"org_id":"org1","access_rights":{"byheader":{"api_id":"byheader","versions":["v1"]}}}`); r.Status != 200 {
@@ -185,7 +185,7 @@ func TestVersioningOverHTTP(t *testing.T) {
 			{"v2", 403, "Api Version has expired, please check documentation or contact administrator"},
 		} {
 			r := call("/byheader/x", "Authorization", "verkey", "x-api-version", c.version)
-			if r.Status != c.status || r.Body != tykError(c.msg) {
+			if r.Status != c.status || r.Body != gatewaytest.TykError(c.msg) {
 				t.Fatalf("%q: got %d %q", c.version, r.Status, r.Body)
 			}
 		}
@@ -195,7 +195,7 @@ func TestVersioningOverHTTP(t *testing.T) {
 			t.Fatalf("v1: got %d %q", r.Status, r.Body)
 		}
 		r := call("/byheader/x", "Authorization", "verkey", "x-api-version", "v3")
-		if r.Status != 403 || r.Body != tykError("Access to this API has been disallowed") {
+		if r.Status != 403 || r.Body != gatewaytest.TykError("Access to this API has been disallowed") {
 			t.Fatalf("v3: got %d %q", r.Status, r.Body)
 		}
 	})
@@ -209,7 +209,7 @@ func TestVersioningOverHTTP(t *testing.T) {
 	})
 	t.Run("url-param versions are stripped before proxying", func(t *testing.T) {
 		r := call("/byparam/x?a=1&version=v3&b=2")
-		e := echoOf(t, r)
+		e := gatewaytest.EchoOf(t, r)
 		if e.Path != "/x" || e.Query != "a=1&b=2" {
 			t.Fatalf("upstream saw %s?%s", e.Path, e.Query)
 		}
@@ -218,7 +218,7 @@ func TestVersioningOverHTTP(t *testing.T) {
 		}
 	})
 	t.Run("url versions are stripped before proxying", func(t *testing.T) {
-		e := echoOf(t, call("/byurl/v3/users/7?q=1"))
+		e := gatewaytest.EchoOf(t, call("/byurl/v3/users/7?q=1"))
 		if e.Path != "/users/7" || e.Query != "q=1" {
 			t.Fatalf("upstream saw %s?%s", e.Path, e.Query)
 		}
@@ -231,11 +231,11 @@ func TestVersioningOverHTTP(t *testing.T) {
 func TestBaseAndChildVersions(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, `{"api_id":"child2","name":"Child two","org_id":"org1","use_keyless":true,"internal":true,
+	g.AddAPI(t, `{"api_id":"child2","name":"Child two","org_id":"org1","use_keyless":true,"internal":true,
 	 "proxy":{"listen_path":"/child2/","target_url":"`+up+`/from-child","strip_listen_path":true},
 	 "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default","use_extended_paths":true,
 	   "extended_paths":{"black_list":[{"path":"/secret","method":"GET"}]}}}}}`)
-	addAPI(t, g, `{"api_id":"base","org_id":"org1","use_keyless":true,
+	g.AddAPI(t, `{"api_id":"base","org_id":"org1","use_keyless":true,
 	 "proxy":{"listen_path":"/base/","target_url":"`+up+`/from-base","strip_listen_path":true},
 	 "definition":{"enabled":true,"name":"v1","location":"header","key":"x-version","strip_versioning_data":true,
 	   "versions":{"v1":"base","v2":"child2","v3":"missing"}},
@@ -243,10 +243,10 @@ func TestBaseAndChildVersions(t *testing.T) {
 	call := func(path, v string) gatewaytest.Response {
 		return gatewaytest.Do(t, g.URL, "GET", path, "", "x-version", v)
 	}
-	if e := echoOf(t, call("/base/x", "v1")); e.Path != "/from-base/x" {
+	if e := gatewaytest.EchoOf(t, call("/base/x", "v1")); e.Path != "/from-base/x" {
 		t.Fatalf("the base version went to %s", e.Path)
 	}
-	e := echoOf(t, call("/base/x", "v2"))
+	e := gatewaytest.EchoOf(t, call("/base/x", "v2"))
 	if e.Path != "/from-child/x" || e.Header.Get("X-Version") != "" {
 		t.Fatalf("the child version went to %s with headers %v", e.Path, e.Header)
 	}
@@ -254,11 +254,11 @@ func TestBaseAndChildVersions(t *testing.T) {
 		t.Fatalf("the child's own rules: got %d %q", r.Status, r.Body)
 	}
 	for _, v := range []string{"v3", "v9"} {
-		if r := call("/base/x", v); r.Status != 404 || r.Body != tykError("This API version does not seem to exist") {
+		if r := call("/base/x", v); r.Status != 404 || r.Body != gatewaytest.TykError("This API version does not seem to exist") {
 			t.Fatalf("%s: got %d %q", v, r.Status, r.Body)
 		}
 	}
-	if r := call("/base/x", ""); r.Status != 403 || r.Body != tykError("Version information not found") {
+	if r := call("/base/x", ""); r.Status != 403 || r.Body != gatewaytest.TykError("Version information not found") {
 		t.Fatalf("no version: got %d %q", r.Status, r.Body)
 	}
 	if r := gatewaytest.Do(t, g.URL, "GET", "/child2/x", ""); r.Status != 404 {
@@ -269,8 +269,8 @@ func TestBaseAndChildVersions(t *testing.T) {
 func TestIPRulesOverHTTP(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, keyless("allowed", "/allowed/", up, `,"enable_ip_whitelisting":true,"allowed_ips":["127.0.0.0/8","10.1.1.1"]`))
-	addAPI(t, g, keyless("blocked", "/blocked/", up, `,"enable_ip_blacklisting":true,"blacklisted_ips":["10.0.0.0/8"]`))
+	g.AddAPI(t, keyless("allowed", "/allowed/", up, `,"enable_ip_whitelisting":true,"allowed_ips":["127.0.0.0/8","10.1.1.1"]`))
+	g.AddAPI(t, keyless("blocked", "/blocked/", up, `,"enable_ip_blacklisting":true,"blacklisted_ips":["10.0.0.0/8"]`))
 	for _, c := range []struct {
 		path   string
 		header []string
@@ -284,7 +284,7 @@ func TestIPRulesOverHTTP(t *testing.T) {
 		{"/blocked/x", []string{"X-Forwarded-For", "10.2.3.4"}, 403},
 	} {
 		r := gatewaytest.Do(t, g.URL, "GET", c.path, "", c.header...)
-		if r.Status != c.status || (c.status == 403 && r.Body != tykError("access from this IP has been disallowed")) {
+		if r.Status != c.status || (c.status == 403 && r.Body != gatewaytest.TykError("access from this IP has been disallowed")) {
 			t.Fatalf("%s %v: got %d %q", c.path, c.header, r.Status, r.Body)
 		}
 	}
@@ -293,14 +293,14 @@ func TestIPRulesOverHTTP(t *testing.T) {
 func TestAPIExpiryAndLegacyPaths(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, keyless("expired", "/expired/", up, `,"expiration":"2020-01-01 00:00"`))
-	addAPI(t, g, keyless("expiring", "/expiring/", up, `,"expiration":"2099-01-01 00:00"`))
-	addAPI(t, g, `{"api_id":"legacy","org_id":"org1","use_keyless":true,
+	g.AddAPI(t, keyless("expired", "/expired/", up, `,"expiration":"2020-01-01 00:00"`))
+	g.AddAPI(t, keyless("expiring", "/expiring/", up, `,"expiration":"2099-01-01 00:00"`))
+	g.AddAPI(t, `{"api_id":"legacy","org_id":"org1","use_keyless":true,
 	 "proxy":{"listen_path":"/legacy/","target_url":"`+up+`","strip_listen_path":true},
 	 "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default","use_extended_paths":false,
 	   "paths":{"ignored":[],"black_list":["/legacy/no"],"white_list":["/yes","/no"]}}}}}`)
 	r := gatewaytest.Do(t, g.URL, "GET", "/expired/x", "")
-	if r.Status != 403 || r.Body != tykError("API has expired, please check documentation or contact administrator") {
+	if r.Status != 403 || r.Body != gatewaytest.TykError("API has expired, please check documentation or contact administrator") {
 		t.Fatalf("expired: got %d %q", r.Status, r.Body)
 	}
 	r = gatewaytest.Do(t, g.URL, "GET", "/expiring/x", "")
@@ -317,7 +317,7 @@ func TestAPIExpiryAndLegacyPaths(t *testing.T) {
 func TestMaxRequestBodySize(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *config.Config) { c.HttpServerOptions.MaxRequestBodySize = 10 }})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, keyless("small", "/small/", up, ""))
+	g.AddAPI(t, keyless("small", "/small/", up, ""))
 	r := gatewaytest.Do(t, g.URL, "POST", "/small/x", "01234567890")
 	if r.Status != 413 || r.Body != "Request Entity Too Large\n" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("got %d %q %v", r.Status, r.Body, r.Header)
@@ -325,7 +325,7 @@ func TestMaxRequestBodySize(t *testing.T) {
 	if r := gatewaytest.Do(t, g.URL, "POST", "/nowhere/x", "01234567890"); r.Status != 413 {
 		t.Fatalf("the limit applies before routing: got %d", r.Status)
 	}
-	if e := echoOf(t, gatewaytest.Do(t, g.URL, "POST", "/small/x", "0123456789")); e.Body != "0123456789" {
+	if e := gatewaytest.EchoOf(t, gatewaytest.Do(t, g.URL, "POST", "/small/x", "0123456789")); e.Body != "0123456789" {
 		t.Fatalf("upstream got %q", e.Body)
 	}
 }

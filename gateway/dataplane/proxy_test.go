@@ -23,11 +23,11 @@ func keyless(id, listen, target, extra string) string {
 func TestProxyPathsHostAndHeaders(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, keyless("plain", "/plain/", up, ""))
-	addAPI(t, g, keyless("based", "/based/", up+"/base/?fixed=1", ""))
-	addAPI(t, g, `{"api_id":"keep","org_id":"org1","use_keyless":true,
+	g.AddAPI(t, keyless("plain", "/plain/", up, ""))
+	g.AddAPI(t, keyless("based", "/based/", up+"/base/?fixed=1", ""))
+	g.AddAPI(t, `{"api_id":"keep","org_id":"org1","use_keyless":true,
 		"proxy":{"listen_path":"/keep/","target_url":"`+up+`","strip_listen_path":false,"preserve_host_header":true},"version_data":{"not_versioned":true}}`)
-	addAPI(t, g, keyless("plain-longer", "/plain-longer/", up+"/longer", ""))
+	g.AddAPI(t, keyless("plain-longer", "/plain-longer/", up+"/longer", ""))
 	cases := []struct {
 		name, path, wantPath, wantQuery string
 	}{
@@ -41,30 +41,30 @@ func TestProxyPathsHostAndHeaders(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := echoOf(t, call(t, g, "GET", c.path))
+			e := gatewaytest.EchoOf(t, call(t, g, "GET", c.path))
 			if e.Path != c.wantPath || e.Query != c.wantQuery {
 				t.Fatalf("upstream got %q ? %q, want %q ? %q", e.Path, e.Query, c.wantPath, c.wantQuery)
 			}
 		})
 	}
 	t.Run("host is the target's unless preserved", func(t *testing.T) {
-		e := echoOf(t, call(t, g, "GET", "/plain/x", "Host", "client.example"))
+		e := gatewaytest.EchoOf(t, call(t, g, "GET", "/plain/x", "Host", "client.example"))
 		if e.Host == "client.example" {
 			t.Fatal("client Host forwarded")
 		}
-		e = echoOf(t, call(t, g, "GET", "/keep/x", "Host", "client.example"))
+		e = gatewaytest.EchoOf(t, call(t, g, "GET", "/keep/x", "Host", "client.example"))
 		if e.Host != "client.example" || e.Path != "/keep/x" {
 			t.Fatalf("preserve_host_header / no strip: host %q path %q", e.Host, e.Path)
 		}
 	})
 	t.Run("X-Forwarded-For is appended to", func(t *testing.T) {
-		e := echoOf(t, call(t, g, "GET", "/plain/x", "X-Forwarded-For", "10.1.1.1"))
+		e := gatewaytest.EchoOf(t, call(t, g, "GET", "/plain/x", "X-Forwarded-For", "10.1.1.1"))
 		if got := e.Header.Get("X-Forwarded-For"); got != "10.1.1.1, 127.0.0.1" {
 			t.Fatalf("X-Forwarded-For %q", got)
 		}
 	})
 	t.Run("hop-by-hop headers are dropped", func(t *testing.T) {
-		e := echoOf(t, call(t, g, "GET", "/plain/x", "Connection", "X-Secret-Hop", "X-Secret-Hop", "1",
+		e := gatewaytest.EchoOf(t, call(t, g, "GET", "/plain/x", "Connection", "X-Secret-Hop", "X-Secret-Hop", "1",
 			"Proxy-Connection", "keep-alive", "Keep-Alive", "timeout=5", "Te", "gzip", "Proxy-Authorization", "x"))
 		for _, h := range []string{"X-Secret-Hop", "Proxy-Connection", "Keep-Alive", "Te", "Proxy-Authorization"} {
 			if e.Header.Get(h) != "" {
@@ -73,7 +73,7 @@ func TestProxyPathsHostAndHeaders(t *testing.T) {
 		}
 	})
 	t.Run("a missing User-Agent is filled in", func(t *testing.T) {
-		e := echoOf(t, call(t, g, "GET", "/plain/x", "User-Agent", ""))
+		e := gatewaytest.EchoOf(t, call(t, g, "GET", "/plain/x", "User-Agent", ""))
 		if e.Header.Get("User-Agent") == "" {
 			t.Fatal("no User-Agent upstream")
 		}
@@ -83,17 +83,17 @@ func TestProxyPathsHostAndHeaders(t *testing.T) {
 func TestUpstreamFailures(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{Configure: nil})
 	closed := fmt.Sprintf("http://127.0.0.1:%d", gatewaytest.FreePort(t))
-	addAPI(t, g, keyless("down", "/down/", closed, ""))
-	addAPI(t, g, keyless("nxdomain", "/nx/", "http://no-such-host.invalid", ""))
+	g.AddAPI(t, keyless("down", "/down/", closed, ""))
+	g.AddAPI(t, keyless("nxdomain", "/nx/", "http://no-such-host.invalid", ""))
 	t.Run("refused connection is 500", func(t *testing.T) {
 		r := call(t, g, "GET", "/down/x")
-		if r.Status != 500 || r.Body != tykError("There was a problem proxying the request") {
+		if r.Status != 500 || r.Body != gatewaytest.TykError("There was a problem proxying the request") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	})
 	t.Run("unknown host is 500 lookup failed", func(t *testing.T) {
 		r := call(t, g, "GET", "/nx/x")
-		if r.Status != 500 || r.Body != tykError("Upstream host lookup failed") {
+		if r.Status != 500 || r.Body != gatewaytest.TykError("Upstream host lookup failed") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	})
@@ -106,7 +106,7 @@ func TestUpstreamStatusesPassThrough(t *testing.T) {
 		w.WriteHeader(503)
 		_, _ = w.Write([]byte("upstream says no"))
 	}))
-	addAPI(t, g, keyless("s", "/s/", srv, ""))
+	g.AddAPI(t, keyless("s", "/s/", srv, ""))
 	r := call(t, g, "GET", "/s/x")
 	if r.Status != 503 || r.Body != "upstream says no" || r.Header.Get("X-From") != "upstream" || r.Header.Get("X-Generator") != "" {
 		t.Fatalf("got %d %q %v", r.Status, r.Body, r.Header)
@@ -145,7 +145,7 @@ func TestWebSocketUpgradePassesThrough(t *testing.T) {
 		_, _ = rw.WriteString("echo:" + line)
 		_ = rw.Flush()
 	}))
-	addAPI(t, g, keyless("ws", "/ws/", up, ""))
+	g.AddAPI(t, keyless("ws", "/ws/", up, ""))
 	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(g.URL, "http://"), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestWebSocketUpgradePassesThrough(t *testing.T) {
 func TestReloadUnderLoad(t *testing.T) {
 	onBothStores(t, func(t *testing.T, g *gatewaytest.Gateway) {
 		up := gatewaytest.Upstream(t)
-		addAPI(t, g, keyless("steady", "/steady/", up, ""))
+		g.AddAPI(t, keyless("steady", "/steady/", up, ""))
 		client := gatewaytest.KeepAliveClient(8)
 		var sent, failed atomic.Int64
 		var firstFailure atomic.Value
@@ -203,7 +203,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 		for i := 0; i < 20; i++ {
 			// Each reload also changes a definition, so a new chain is built.
-			addAPI(t, g, keyless(fmt.Sprintf("churn%d", i), fmt.Sprintf("/churn%d/", i), up, ""))
+			g.AddAPI(t, keyless(fmt.Sprintf("churn%d", i), fmt.Sprintf("/churn%d/", i), up, ""))
 		}
 		close(stop)
 		wg.Wait()

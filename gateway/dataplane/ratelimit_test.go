@@ -85,7 +85,7 @@ func noQuotaHeaders(t *testing.T, r gatewaytest.Response) {
 
 func refused(t *testing.T, r gatewaytest.Response, status int, msg string) {
 	t.Helper()
-	if r.Status != status || r.Body != tykError(msg) {
+	if r.Status != status || r.Body != gatewaytest.TykError(msg) {
 		t.Fatalf("got %d %q, want %d %q", r.Status, r.Body, status, msg)
 	}
 	noQuotaHeaders(t, r)
@@ -169,7 +169,7 @@ func TestPolicyRateLimit(t *testing.T) {
 // Vector 22: an API's global rate limit, keyless.
 func TestKeylessGlobalRateLimit(t *testing.T) {
 	onBothStores(t, func(t *testing.T, g *gatewaytest.Gateway) {
-		addAPI(t, g, keyless("open", "/open/", gatewaytest.Upstream(t), `,"global_rate_limit":{"rate":2,"per":60}`))
+		g.AddAPI(t, keyless("open", "/open/", gatewaytest.Upstream(t), `,"global_rate_limit":{"rate":2,"per":60}`))
 		for i := range 2 {
 			r := call(t, g, "GET", "/open/x")
 			if r.Status != 200 {
@@ -271,7 +271,7 @@ func TestInactiveOrg(t *testing.T) {
 		}
 		up := gatewaytest.Upstream(t)
 		setup(t, g, up)
-		addAPI(t, g, keyless("open", "/open/", up, ""))
+		g.AddAPI(t, keyless("open", "/open/", up, ""))
 		const msg = "this organisation access has been disabled, please contact your API administrator"
 		refused(t, call(t, g, "GET", "/open/x"), 403, msg)
 		refused(t, call(t, g, "GET", "/keyed/x"), 403, msg) // before auth: no token needed
@@ -288,7 +288,7 @@ func TestOrgQuotaAndRateLimit(t *testing.T) {
 	onBothStoresWith(t, orgConfig, func(t *testing.T, g *gatewaytest.Gateway) {
 		up := gatewaytest.Upstream(t)
 		setup(t, g, up)
-		addAPI(t, g, keyless("open", "/open/", up, ""))
+		g.AddAPI(t, keyless("open", "/open/", up, ""))
 		key := createKey(t, g, `{"org_id":"org1",`+keyedRight+`}`)
 		if r := g.Do(t, "POST", "/tyk/org/keys/org1", `{"org_id":"org1","quota_max":3,"quota_renewal_rate":3600}`); r.Status != 200 {
 			t.Fatal(r.Body)
@@ -407,7 +407,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{Redis: srv.Addr})
 	up := gatewaytest.Upstream(t)
 	setup(t, g, up)
-	addAPI(t, g, keyless("open", "/open/", up, `,"global_rate_limit":{"rate":1000,"per":1}`))
+	g.AddAPI(t, keyless("open", "/open/", up, `,"global_rate_limit":{"rate":1000,"per":1}`))
 	key := createKey(t, g, `{"org_id":"org1","quota_max":100,"quota_renewal_rate":3600,`+keyedRight+`}`)
 	for _, p := range []string{"/keyed/x", "/open/x"} {
 		if r := call(t, g, "GET", p, "Authorization", key); r.Status != 200 {
@@ -422,7 +422,7 @@ func TestRedisDownAndBack(t *testing.T) {
 			t.Fatalf("%s with Redis down: %d %q %v", p, r.Status, r.Body, r.Header)
 		}
 	}
-	if r := call(t, g, "GET", "/open/x"); r.Body != tykError(ratelimit.MsgUnavailable) {
+	if r := call(t, g, "GET", "/open/x"); r.Body != gatewaytest.TykError(ratelimit.MsgUnavailable) {
 		t.Fatalf("keyless body %q", r.Body)
 	}
 
@@ -442,7 +442,7 @@ func TestRedisDownFailOpen(t *testing.T) {
 	srv := redistest.StartServer(t)
 	g := gatewaytest.Start(t, gatewaytest.Options{Redis: srv.Addr, Configure: func(c *config.Config) { c.RateLimitFailOpen = true }})
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, keyless("open", "/open/", up, `,"global_rate_limit":{"rate":1,"per":60}`))
+	g.AddAPI(t, keyless("open", "/open/", up, `,"global_rate_limit":{"rate":1,"per":60}`))
 	if r := call(t, g, "GET", "/open/x"); r.Status != 200 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
@@ -462,7 +462,7 @@ func TestRedisDownFailOpen(t *testing.T) {
 // Ignored paths skip the key's limits and report 0/0/0 (vector 15).
 func TestIgnoredPathsSkipKeyLimits(t *testing.T) {
 	onBothStores(t, func(t *testing.T, g *gatewaytest.Gateway) {
-		addAPI(t, g, keyedWithPaths(gatewaytest.Upstream(t)))
+		g.AddAPI(t, keyedWithPaths(gatewaytest.Upstream(t)))
 		key := createKey(t, g, `{"org_id":"org1","rate":1,"per":60,"quota_max":1,"quota_renewal_rate":3600,`+keyedRight+`}`)
 		for range 3 {
 			r := call(t, g, "GET", "/keyed/public", "Authorization", key)

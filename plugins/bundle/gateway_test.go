@@ -1,7 +1,6 @@
 package bundle_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -61,24 +60,6 @@ func state(t *testing.T, g *gatewaytest.Gateway, id string) loadState {
 	return s
 }
 
-// logBuffer collects a gateway's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // countingFiles serves dir and counts requests per path.
 type countingFiles struct {
 	mu     sync.Mutex
@@ -121,7 +102,7 @@ func TestGatewayLoadsOnlyVerifiedBundles(t *testing.T) {
 	})
 	base, files := serveCounting(t, served)
 	up := gatewaytest.Upstream(t)
-	logs := &logBuffer{}
+	logs := &gatewaytest.LogBuffer{}
 	g := gatewaytest.Start(t, gatewaytest.Options{Log: logs, Configure: func(c *config.Config) {
 		c.EnableBundleDownloader, c.BundleBaseURL, c.PublicKeyPath, c.EnableJSVM = true, base, pubA, true
 	}})

@@ -2,7 +2,6 @@ package grpcdriver_test
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -77,29 +76,10 @@ func gatewayFor(t *testing.T, server string) *gatewaytest.Gateway {
 	}})
 }
 
-func addAPI(t *testing.T, g *gatewaytest.Gateway, def string) {
-	t.Helper()
-	if r := g.Do(t, "POST", "/tyk/apis", def); r.Status != 200 {
-		t.Fatalf("create API: %d %s", r.Status, r.Body)
-	}
-	if r := g.Do(t, "GET", "/tyk/reload?block=true", ""); r.Status != 200 {
-		t.Fatalf("reload: %d %s", r.Status, r.Body)
-	}
-}
-
 func api(id, up, extra string) string {
 	return `{"api_id":"` + id + `","name":"` + id + `","org_id":"org1",` + extra + `,
 		"proxy":{"listen_path":"/` + id + `/","target_url":"` + up + `","strip_listen_path":true},
 		"version_data":{"not_versioned":true}}`
-}
-
-func echoOf(t *testing.T, r gatewaytest.Response) gatewaytest.Echo {
-	t.Helper()
-	var e gatewaytest.Echo
-	if r.Status != 200 || json.Unmarshal([]byte(r.Body), &e) != nil {
-		t.Fatalf("not an upstream echo: %d %q", r.Status, r.Body)
-	}
-	return e
 }
 
 func TestTykStyleGRPCServer(t *testing.T) {
@@ -111,9 +91,9 @@ func TestTykStyleGRPCServer(t *testing.T) {
 	serve(t, ln, srv)
 	g := gatewayFor(t, "tcp://"+ln.Addr().String())
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, api("pre", up, `"use_keyless":true,"config_data":{"k":"v"},
+	g.AddAPI(t, api("pre", up, `"use_keyless":true,"config_data":{"k":"v"},
 		"custom_middleware":{"driver":"grpc","pre":[{"name":"MyPre"}],"response":[{"name":"MyResponse"}]}`))
-	addAPI(t, g, api("auth", up, `"custom_plugin_auth_enabled":true,
+	g.AddAPI(t, api("auth", up, `"custom_plugin_auth_enabled":true,
 		"custom_middleware":{"driver":"grpc","auth_check":{"name":"MyAuth"},"post":[{"name":"MyPost"}],
 			"id_extractor":{"extract_from":"header","extract_with":"value","extractor_config":{"header_name":"Authorization"}}}`))
 
@@ -127,10 +107,10 @@ func TestTykStyleGRPCServer(t *testing.T) {
 		}
 	})
 	// Without the response hook, to see what the upstream got.
-	addAPI(t, g, api("preonly", up, `"use_keyless":true,"config_data":{"k":"v"},
+	g.AddAPI(t, api("preonly", up, `"use_keyless":true,"config_data":{"k":"v"},
 		"custom_middleware":{"driver":"grpc","pre":[{"name":"MyPre"}]}`))
 	t.Run("what the upstream sees after the pre hook", func(t *testing.T) {
-		e := echoOf(t, gatewaytest.Do(t, g.URL, "POST", "/preonly/x?gone=1&kept=1", "body", "X-Drop", "1"))
+		e := gatewaytest.EchoOf(t, gatewaytest.Do(t, g.URL, "POST", "/preonly/x?gone=1&kept=1", "body", "X-Drop", "1"))
 		h := e.Header
 		if h.Get("X-Grpc-Pre") != "MyPre" || h.Get("X-Config") != `{"k":"v"}` || h.Get("X-Spec-Api") != "preonly" ||
 			h.Get("X-Saw-Body") != "body" || h.Get("X-Drop") != "" {
@@ -146,11 +126,11 @@ func TestTykStyleGRPCServer(t *testing.T) {
 			t.Fatalf("refusal: %d %q", r.Status, r.Body)
 		}
 		before := srv.authCalls.Load()
-		e := echoOf(t, gatewaytest.Do(t, g.URL, "GET", "/auth/x", "", "Authorization", "tyk-token"))
+		e := gatewaytest.EchoOf(t, gatewaytest.Do(t, g.URL, "GET", "/auth/x", "", "Authorization", "tyk-token"))
 		if e.Header.Get("X-Post-Alias") != "grpc-user" || e.Header.Get("X-Post-Meta-Token") != "tyk-token" {
 			t.Errorf("post hook saw %v", e.Header)
 		}
-		echoOf(t, gatewaytest.Do(t, g.URL, "GET", "/auth/x", "", "Authorization", "tyk-token"))
+		gatewaytest.EchoOf(t, gatewaytest.Do(t, g.URL, "GET", "/auth/x", "", "Authorization", "tyk-token"))
 		if n := srv.authCalls.Load() - before; n != 1 {
 			t.Errorf("the plugin was asked %d times; the second request should use the cached session", n)
 		}
@@ -185,11 +165,11 @@ func TestServerDownFailsClosed(t *testing.T) {
 	stop := serve(t, ln, &tykStyle{})
 	g := gatewayFor(t, "unix://"+sock)
 	up := gatewaytest.Upstream(t)
-	addAPI(t, g, api("pre", up, `"use_keyless":true,"custom_middleware":{"driver":"grpc","pre":[{"name":"MyPre"}]}`))
-	addAPI(t, g, api("auth", up, `"custom_plugin_auth_enabled":true,"custom_middleware":{"driver":"grpc","auth_check":{"name":"MyAuth"}}`))
-	addAPI(t, g, api("plain", up, `"use_keyless":true`))
-	echoOf(t, gatewaytest.Do(t, g.URL, "GET", "/pre/x", ""))
-	echoOf(t, gatewaytest.Do(t, g.URL, "GET", "/auth/x", "", "Authorization", "tyk-token"))
+	g.AddAPI(t, api("pre", up, `"use_keyless":true,"custom_middleware":{"driver":"grpc","pre":[{"name":"MyPre"}]}`))
+	g.AddAPI(t, api("auth", up, `"custom_plugin_auth_enabled":true,"custom_middleware":{"driver":"grpc","auth_check":{"name":"MyAuth"}}`))
+	g.AddAPI(t, api("plain", up, `"use_keyless":true`))
+	gatewaytest.EchoOf(t, gatewaytest.Do(t, g.URL, "GET", "/pre/x", ""))
+	gatewaytest.EchoOf(t, gatewaytest.Do(t, g.URL, "GET", "/auth/x", "", "Authorization", "tyk-token"))
 
 	stop()
 	if r := gatewaytest.Do(t, g.URL, "GET", "/auth/x", "", "Authorization", "tyk-token"); r.Status != 403 || r.Body != plugintest.TykError("Key not authorised") {
@@ -198,7 +178,7 @@ func TestServerDownFailsClosed(t *testing.T) {
 	if r := gatewaytest.Do(t, g.URL, "GET", "/pre/x", ""); r.Status != 500 || r.Body != plugintest.TykError("Middleware error") {
 		t.Errorf("pre while down: %d %q", r.Status, r.Body)
 	}
-	echoOf(t, gatewaytest.Do(t, g.URL, "GET", "/plain/x", ""))
+	gatewaytest.EchoOf(t, gatewaytest.Do(t, g.URL, "GET", "/plain/x", ""))
 
 	ln, err = net.Listen("unix", sock)
 	if err != nil {
@@ -222,7 +202,7 @@ func TestGRPCDriverNeedsCoprocessEnabled(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{Configure: func(c *config.Config) {
 		c.CoProcessOptions.CoProcessGRPCServer = "tcp://127.0.0.1:1"
 	}})
-	addAPI(t, g, api("off", gatewaytest.Upstream(t), `"use_keyless":true,"custom_middleware":{"driver":"grpc","pre":[{"name":"MyPre"}]}`))
+	g.AddAPI(t, api("off", gatewaytest.Upstream(t), `"use_keyless":true,"custom_middleware":{"driver":"grpc","pre":[{"name":"MyPre"}]}`))
 	if r := gatewaytest.Do(t, g.URL, "GET", "/off/x", ""); r.Status != 404 || !strings.Contains(r.Body, "Not Found") {
 		t.Fatalf("an API whose plugins cannot run must not be served: %d %q", r.Status, r.Body)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/gateway/session"
 )
 
@@ -36,17 +37,17 @@ func TestJSAuthCheck(t *testing.T) {
 	auth := mw("queryAuth", j.script(t, "auth.js", queryAuthJS))
 	j.api(t, "jsauth", `"use_keyless":false,"custom_plugin_auth_enabled":true,`+hooks(`"auth_check":`+auth))
 	t.Run("no token is 401 with the script's message", func(t *testing.T) {
-		if r := j.call(t, "GET", "/jsauth/x", ""); r.Status != 401 || r.Body != tykError("Header missing (JS middleware)") {
+		if r := j.call(t, "GET", "/jsauth/x", ""); r.Status != 401 || r.Body != gatewaytest.TykError("Header missing (JS middleware)") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	})
 	t.Run("a wrong token is 401", func(t *testing.T) {
-		if r := j.call(t, "GET", "/jsauth/x?auth=nope", ""); r.Status != 401 || r.Body != tykError("Not authorized (JS middleware)") {
+		if r := j.call(t, "GET", "/jsauth/x?auth=nope", ""); r.Status != 401 || r.Body != gatewaytest.TykError("Not authorized (JS middleware)") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	})
 	t.Run("the right token passes and the session is stored under AuthValue", func(t *testing.T) {
-		e := echo(t, j.call(t, "GET", "/jsauth/x?auth=foobar", ""))
+		e := gatewaytest.EchoOf(t, j.call(t, "GET", "/jsauth/x?auth=foobar", ""))
 		if e.Query != "auth=foobar" {
 			t.Fatalf("upstream query %q", e.Query)
 		}
@@ -60,7 +61,7 @@ func TestJSAuthCheck(t *testing.T) {
 		}
 	})
 	t.Run("token auth is not added next to custom auth", func(t *testing.T) {
-		echo(t, j.call(t, "GET", "/jsauth/x?auth=foobar", "", "Authorization", "whatever"))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/jsauth/x?auth=foobar", "", "Authorization", "whatever"))
 	})
 }
 
@@ -94,21 +95,21 @@ quiet.NewProcessRequest(function (request, session, config) {
 		}
 		return s.MetaData
 	}
-	e := echo(t, j.call(t, "GET", "/keyed/x", "", "Authorization", "metakey"))
+	e := gatewaytest.EchoOf(t, j.call(t, "GET", "/keyed/x", "", "Authorization", "metakey"))
 	if e.Header.Get("X-User") != "ann" || e.Header.Get("X-Quota") != "-1" {
 		t.Fatalf("the hook did not see the key's session: %v", e.Header)
 	}
 	if m := stored(); m["seen"] != "yes" || m["user"] != "ann" {
 		t.Fatalf("metadata not written back: %v", m)
 	}
-	echo(t, j.call(t, "GET", "/keyed/x", "", "Authorization", "metakey", "X-Clear", "1"))
+	gatewaytest.EchoOf(t, j.call(t, "GET", "/keyed/x", "", "Authorization", "metakey", "X-Clear", "1"))
 	if m := stored(); len(m) != 0 {
 		t.Fatalf("returned metadata replaces it wholesale: %v", m)
 	}
 
 	t.Run("a keyless API gives null and a hook that does not read it works", func(t *testing.T) {
 		j.api(t, "keyless", hooks(`"post":[`+mw("quiet", path, `"require_session":true`)+`]`))
-		echo(t, j.call(t, "GET", "/keyless/test/", ""))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/keyless/test/", ""))
 	})
 	t.Run("metadata is not written back without require_session", func(t *testing.T) {
 		j.api(t, "nosess", `"use_keyless":false,`+hooks(`"pre":[`+mw("quiet", path)+`]`))
@@ -116,7 +117,7 @@ quiet.NewProcessRequest(function (request, session, config) {
 		if g.Status != 200 {
 			t.Fatalf("key: %d %s", g.Status, g.Body)
 		}
-		echo(t, j.call(t, "GET", "/nosess/x", "", "Authorization", "other"))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/nosess/x", "", "Authorization", "other"))
 		r := j.Do(t, "GET", "/tyk/keys/other?org_id=org1", "")
 		var s session.State
 		_ = json.Unmarshal([]byte(r.Body), &s)

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/gateway/config"
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 )
 
 func TestBodiesStayByteExact(t *testing.T) {
@@ -85,7 +86,7 @@ badURL.NewProcessRequest(function (request, session, config) {
 		j := start(t, func(c *config.Config) { c.IgnoreCanonicalMIMEHeaderKey = exact })
 		path := j.script(t, "rw.js", src)
 		j.api(t, "badurl", hooks(`"pre":[`+mw("badURL", path)+`]`))
-		if e := echo(t, j.call(t, "GET", "/badurl/x", "")); e.Path != "/x" || e.Header.Get("X-Not-Applied") != "" {
+		if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/badurl/x", "")); e.Path != "/x" || e.Header.Get("X-Not-Applied") != "" {
 			t.Fatalf("an unparsable URL stops the rest of the result: %+v", e)
 		}
 		j.up = rawUpstream(t)
@@ -116,7 +117,7 @@ count.NewProcessRequest(function (request, session, config) {
 });`
 	j.api(t, "count", hooks(`"pre":[`+mw("count", j.script(t, "count.js", src))+`]`))
 	for i := 0; i < 5; i++ {
-		if e := echo(t, j.call(t, "GET", "/count/x", "")); e.Header.Get("X-Counter") != "1" {
+		if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/count/x", "")); e.Header.Get("X-Counter") != "1" {
 			t.Fatalf("call %d saw counter %q", i, e.Header.Get("X-Counter"))
 		}
 	}
@@ -129,11 +130,11 @@ leaky.NewProcessRequest(function (request, session, config) {
     return leaky.ReturnData(request, {});
 });`
 		j.api(t, "leak", hooks(`"pre":[`+mw("leaky", j.script(t, "leak.js", leak))+`]`))
-		if e := echo(t, j.call(t, "GET", "/leak/x?token=secret", "")); e.Header.Get("X-Token") != "secret" {
+		if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/leak/x?token=secret", "")); e.Header.Get("X-Token") != "secret" {
 			t.Fatalf("first call: %q", e.Header.Get("X-Token"))
 		}
 		for i := 0; i < 5; i++ {
-			if e := echo(t, j.call(t, "GET", "/leak/x", "")); e.Header.Get("X-Token") != "none" {
+			if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/leak/x", "")); e.Header.Get("X-Token") != "none" {
 				t.Fatalf("a later call saw %q", e.Header.Get("X-Token"))
 			}
 		}
@@ -165,13 +166,13 @@ tagPostAuth.NewProcessRequest(function (request, session, config) {
     return tagPostAuth.ReturnData(request, {});
 });`)
 	j.api(t, "folders", `"custom_middleware":{"driver":"otto"}`)
-	e := echo(t, j.call(t, "GET", "/folders/x", ""))
+	e := gatewaytest.EchoOf(t, j.call(t, "GET", "/folders/x", ""))
 	if e.Header.Get("X-Pre") != "PRE-24" || e.Header.Get("X-Post") != "null session" || e.Header.Get("X-Post-Auth") != "" {
 		t.Fatalf("folder hooks on a keyless API: %v", e.Header)
 	}
 	j.api(t, "folders", `"use_keyless":false,"custom_middleware":{"driver":"otto"}`)
 	j.Do(t, "POST", "/tyk/keys/folderkey", `{"org_id":"org1","access_rights":{"folders":{"api_id":"folders"}}}`)
-	e = echo(t, j.call(t, "GET", "/folders/x", "", "Authorization", "folderkey"))
+	e = gatewaytest.EchoOf(t, j.call(t, "GET", "/folders/x", "", "Authorization", "folderkey"))
 	if e.Header.Get("X-Post") != "session" || e.Header.Get("X-Post-Auth") != "ran" {
 		t.Fatalf("folder hooks on a keyed API: %v", e.Header)
 	}
@@ -236,7 +237,7 @@ g.NewProcessRequest(function (request, session, config) {
     return g.ReturnData(request, {});
 });`
 	j.api(t, "globals", hooks(`"pre":[`+mw("g", j.script(t, "g.js", src))+`]`))
-	e := echo(t, j.call(t, "GET", "/globals/x", ""))
+	e := gatewaytest.EchoOf(t, j.call(t, "GET", "/globals/x", ""))
 	var out map[string]any
 	if err := json.Unmarshal([]byte(e.Header.Get("X-Out")), &out); err != nil {
 		t.Fatalf("%v: %q", err, e.Header.Get("X-Out"))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/plugins/jsvm"
 )
 
@@ -65,7 +66,7 @@ func TestPluginTestCommand(t *testing.T) {
 		missing := write(t, dir, "missing.json", `{"URL":"/api/x"}`)
 		r, _ = runPluginTest(t, auth, "--request", missing, "--hook", "auth_check")
 		resp, _ := r["response"].(map[string]any)
-		if resp == nil || resp["status"] != float64(401) || resp["body"] != tykError("Header missing (JS middleware)") ||
+		if resp == nil || resp["status"] != float64(401) || resp["body"] != gatewaytest.TykError("Header missing (JS middleware)") ||
 			r["return_overrides"].(map[string]any)["ResponseCode"] != float64(401) {
 			t.Fatalf("report %v", r)
 		}

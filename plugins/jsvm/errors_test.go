@@ -38,11 +38,11 @@ func TestReturnOverrides(t *testing.T) {
 	}{
 		{"200 with ResponseError sends it raw", []string{"X-Code", "200", "X-Error", `{"foo": "bar"}`}, 200, `{"foo": "bar"}`},
 		{"200 with ResponseBody sends it raw", []string{"X-Code", "200", "X-Body", "foobar"}, 200, "foobar"},
-		{"400 wraps the text in the error body", []string{"X-Code", "400", "X-Error", `{"foo": "bar"}`}, 400, tykError(`{\"foo\": \"bar\"}`)},
-		{"401 wraps ResponseBody too", []string{"X-Code", "401", "X-Body", "foobar"}, 401, tykError("foobar")},
+		{"400 wraps the text in the error body", []string{"X-Code", "400", "X-Error", `{"foo": "bar"}`}, 400, gatewaytest.TykError(`{\"foo\": \"bar\"}`)},
+		{"401 wraps ResponseBody too", []string{"X-Code", "401", "X-Body", "foobar"}, 401, gatewaytest.TykError("foobar")},
 		{"400 with OverrideError is raw", []string{"X-Code", "400", "X-Error", `{"foo": "bar"}`, "X-Override", "1"}, 400, `{"foo": "bar"}`},
 		{"401 with OverrideError is raw", []string{"X-Code", "401", "X-Body", "foobar", "X-Override", "1"}, 401, "foobar"},
-		{"ResponseError wins over ResponseBody", []string{"X-Code", "403", "X-Body", "body", "X-Error", "error"}, 403, tykError("error")},
+		{"ResponseError wins over ResponseBody", []string{"X-Code", "403", "X-Body", "body", "X-Error", "error"}, 403, gatewaytest.TykError("error")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestReturnOverrides(t *testing.T) {
 		}
 	})
 	t.Run("code 0 goes on to the upstream", func(t *testing.T) {
-		echo(t, j.call(t, "GET", "/ro/x", "", "X-Code", "0"))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/ro/x", "", "X-Code", "0"))
 	})
 }
 
@@ -89,21 +89,21 @@ var lazy = new TykJS.TykMiddleware.NewMiddleware({});
 	j.api(t, "lazy", hooks(`"pre":[`+mw("lazy", path)+`]`))
 	for _, c := range []string{"throw", "undefined", "session", "meta", "plain", "type"} {
 		t.Run(c+" is a 500", func(t *testing.T) {
-			if r := j.call(t, "GET", "/bad/x", "", "X-Case", c); r.Status != 500 || r.Body != tykError("Internal Server Error") {
+			if r := j.call(t, "GET", "/bad/x", "", "X-Case", c); r.Status != 500 || r.Body != gatewaytest.TykError("Internal Server Error") {
 				t.Fatalf("got %d %q", r.Status, r.Body)
 			}
 		})
 	}
 	t.Run("the API serves on after failures", func(t *testing.T) {
-		echo(t, j.call(t, "GET", "/bad/x", "", "X-Case", "fine"))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/bad/x", "", "X-Case", "fine"))
 	})
 	t.Run("a missing middleware object is a 500", func(t *testing.T) {
-		if r := j.call(t, "GET", "/missing/x", ""); r.Status != 500 || r.Body != tykError("Internal Server Error") {
+		if r := j.call(t, "GET", "/missing/x", ""); r.Status != 500 || r.Body != gatewaytest.TykError("Internal Server Error") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	})
 	t.Run("NewProcessRequest never called is a 500", func(t *testing.T) {
-		if r := j.call(t, "GET", "/lazy/x", ""); r.Status != 500 || r.Body != tykError("Internal Server Error") {
+		if r := j.call(t, "GET", "/lazy/x", ""); r.Status != 500 || r.Body != gatewaytest.TykError("Internal Server Error") {
 			t.Fatalf("got %d %q", r.Status, r.Body)
 		}
 	})
@@ -143,28 +143,28 @@ spin.NewProcessRequest(function (request, session, config) {
 		looped <- gatewaytest.Response{Status: resp.StatusCode, Body: b.String()}
 	}()
 	<-started // the script is in its loop now
-	echo(t, j.call(t, "GET", "/spin/plain", ""))
+	gatewaytest.EchoOf(t, j.call(t, "GET", "/spin/plain", ""))
 	select {
 	case r := <-looped:
 		t.Fatalf("the looping request ended before the plain one was served: %d %q", r.Status, r.Body)
 	default: // the loop was still running while the plain request was served
 	}
-	if r := <-looped; r.Status != 500 || r.Body != tykError("Internal Server Error") {
+	if r := <-looped; r.Status != 500 || r.Body != gatewaytest.TykError("Internal Server Error") {
 		t.Fatalf("the looping request got %d %q", r.Status, r.Body)
 	}
-	echo(t, j.call(t, "GET", "/spin/after", ""))
+	gatewaytest.EchoOf(t, j.call(t, "GET", "/spin/after", ""))
 }
 
 func TestJSVMOff(t *testing.T) {
 	j := start(t, func(c *config.Config) { c.EnableJSVM = false })
 	j.api(t, "off", hooks(`"pre":[`+mw("samplePre", j.script(t, "pre.js", samplePre))+`]`))
-	if r := j.call(t, "GET", "/off/x", ""); r.Status != 500 || r.Body != tykError("Middleware error") {
+	if r := j.call(t, "GET", "/off/x", ""); r.Status != 500 || r.Body != gatewaytest.TykError("Middleware error") {
 		t.Fatalf("got %d %q", r.Status, r.Body)
 	}
 	j.api(t, "voff", `"version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default","use_extended_paths":true,
 		"extended_paths":{"virtual":[{"path":"/v","method":"GET","response_function_name":"f","function_source_type":"blob",
 		"function_source_uri":"`+b64(`function f(){ return TykJsResponse({Body:"js",Code:200}, {}); }`)+`"}]}}}}`)
-	if e := echo(t, j.call(t, "GET", "/voff/v", "")); e.Path != "/v" {
+	if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/voff/v", "")); e.Path != "/v" {
 		t.Fatalf("virtual path without enable_jsvm goes upstream: %+v", e)
 	}
 }
@@ -178,7 +178,7 @@ func TestScriptThatNeverLoadsIsLeftOut(t *testing.T) {
 		if r := j.call(t, "GET", "/hang/v", ""); r.Status != 200 || r.Body != "still here" {
 			t.Fatalf("the API's other scripts: %d %q", r.Status, r.Body)
 		}
-		if r := j.call(t, "GET", "/hang/x", ""); r.Status != 500 || r.Body != tykError("Internal Server Error") {
+		if r := j.call(t, "GET", "/hang/x", ""); r.Status != 500 || r.Body != gatewaytest.TykError("Internal Server Error") {
 			t.Fatalf("the left-out middleware: %d %q", r.Status, r.Body)
 		}
 	}

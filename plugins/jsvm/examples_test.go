@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 )
 
 // The examples in examples/js, each loaded from its own API definition
@@ -49,12 +51,12 @@ func exampleAPI(t *testing.T, j *js, file string, edit func(def map[string]any))
 func TestExampleHeaderInjection(t *testing.T) {
 	j := start(t)
 	exampleAPI(t, j, "js-headers.json", nil)
-	e := echo(t, j.call(t, "GET", "/js-headers/items?x=1", "", "X-Internal-Debug", "1"))
+	e := gatewaytest.EchoOf(t, j.call(t, "GET", "/js-headers/items?x=1", "", "X-Internal-Debug", "1"))
 	if e.Header.Get("X-Tenant") != "acme" || e.Header.Get("X-Gateway") != "tollgate" ||
 		!strings.HasPrefix(e.Header.Get("X-Request-Id"), "req-") || e.Header.Get("X-Internal-Debug") != "" {
 		t.Fatalf("upstream headers %v", e.Header)
 	}
-	if e := echo(t, j.call(t, "GET", "/js-headers/items", "", "X-Request-Id", "mine")); e.Header.Get("X-Request-Id") != "mine" {
+	if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/js-headers/items", "", "X-Request-Id", "mine")); e.Header.Get("X-Request-Id") != "mine" {
 		t.Fatalf("a client's request ID is kept: %v", e.Header)
 	}
 }
@@ -67,13 +69,13 @@ func TestExampleTokenAuth(t *testing.T) {
 		{"unknown key", "/js-auth/x?api_key=nope", "", "API key not recognised"},
 	} {
 		t.Run(c.name+" is 401", func(t *testing.T) {
-			if r := j.call(t, "GET", c.path, "", "X-Api-Key", c.header); r.Status != 401 || r.Body != tykError(c.msg) {
+			if r := j.call(t, "GET", c.path, "", "X-Api-Key", c.header); r.Status != 401 || r.Body != gatewaytest.TykError(c.msg) {
 				t.Fatalf("got %d %q", r.Status, r.Body)
 			}
 		})
 	}
 	t.Run("a key in the query", func(t *testing.T) {
-		e := echo(t, j.call(t, "GET", "/js-auth/x?api_key=t0k3n-alice&page=2", ""))
+		e := gatewaytest.EchoOf(t, j.call(t, "GET", "/js-auth/x?api_key=t0k3n-alice&page=2", ""))
 		if e.Query != "page=2" || e.Header.Get("X-Authenticated-User") != "alice" {
 			t.Fatalf("upstream saw %q %v", e.Query, e.Header)
 		}
@@ -83,7 +85,7 @@ func TestExampleTokenAuth(t *testing.T) {
 		}
 	})
 	t.Run("a key in the header", func(t *testing.T) {
-		e := echo(t, j.call(t, "GET", "/js-auth/x", "", "X-Api-Key", "t0k3n-bob"))
+		e := gatewaytest.EchoOf(t, j.call(t, "GET", "/js-auth/x", "", "X-Api-Key", "t0k3n-bob"))
 		if e.Header.Get("X-Api-Key") != "" || e.Header.Get("X-Authenticated-User") != "bob" {
 			t.Fatalf("upstream headers %v", e.Header)
 		}
@@ -122,6 +124,6 @@ func TestExampleAggregatingVirtualEndpoint(t *testing.T) {
 		t.Fatalf("with the orders service down: %d %q", r.Status, r.Body)
 	}
 	t.Run("other paths go to the upstream", func(t *testing.T) {
-		echo(t, j.call(t, "GET", "/js-aggregate/other", ""))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/js-aggregate/other", ""))
 	})
 }

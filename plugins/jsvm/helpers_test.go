@@ -2,7 +2,6 @@ package jsvm_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,21 +68,6 @@ func (j *js) call(t *testing.T, method, path, body string, header ...string) gat
 	t.Helper()
 	return gatewaytest.Do(t, j.URL, method, path, body, header...)
 }
-
-// echo decodes what the upstream saw.
-func echo(t *testing.T, r gatewaytest.Response) gatewaytest.Echo {
-	t.Helper()
-	var e gatewaytest.Echo
-	if r.Status != 200 {
-		t.Fatalf("got %d %q", r.Status, r.Body)
-	}
-	if err := json.Unmarshal([]byte(r.Body), &e); err != nil {
-		t.Fatalf("not an upstream echo: %q", r.Body)
-	}
-	return e
-}
-
-func tykError(msg string) string { return "{\n    \"error\": \"" + msg + "\"\n}" }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 

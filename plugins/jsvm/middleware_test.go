@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 )
 
 // A pre hook in the shape of Tyk's sample middleware: one header set, a
@@ -23,7 +25,7 @@ samplePre.NewProcessRequest(function (request, session, config) {
 func TestPreMiddlewareChangesTheUpstreamRequest(t *testing.T) {
 	j := start(t)
 	j.api(t, "pre", hooks(`"pre":[`+mw("samplePre", j.script(t, "pre.js", samplePre))+`]`))
-	e := echo(t, j.call(t, "POST", "/pre/anything?delete_me=1&keep=2", "original body", "X-Remove-Me", "x", "X-Keep", "y"))
+	e := gatewaytest.EchoOf(t, j.call(t, "POST", "/pre/anything?delete_me=1&keep=2", "original body", "X-Remove-Me", "x", "X-Keep", "y"))
 	if e.Header.Get("User-Agent") != "Tyk-Custom-JSVM-Middleware" {
 		t.Errorf("User-Agent %q", e.Header.Get("User-Agent"))
 	}
@@ -59,7 +61,7 @@ show.NewProcessRequest(function (request, session, config) {
     return show.ReturnData(request, {});
 });`
 	j.api(t, "fields", hooks(`"pre":[`+mw("show", j.script(t, "show.js", src))+`]`)+`,"config_data":{"tenant":"acme"}`)
-	e := echo(t, j.call(t, "PUT", "/fields/a/b?x=1&x=2&y=", "the body", "X-Custom", "v"))
+	e := gatewaytest.EchoOf(t, j.call(t, "PUT", "/fields/a/b?x=1&x=2&y=", "the body", "X-Custom", "v"))
 	want := `{"method":"PUT","url":"/fields/a/b?x=1&x=2&y=","uri":"/fields/a/b?x=1&x=2&y=","scheme":"http",` +
 		`"host":"` + strings.TrimPrefix(j.URL, "http://") + `","custom":["v"],"params":{"x":["1","2"],"y":[""]},` +
 		`"body":"the body","ignore":false,"keys":["Headers","SetHeaders","DeleteHeaders","Body","URL","Params",` +
@@ -79,15 +81,15 @@ func TestGojaDriverNameAndReload(t *testing.T) {
 	path := j.script(t, "v.js", strings.ReplaceAll(samplePre, "Tyk-Custom-JSVM-Middleware", "first"))
 	def := `"custom_middleware":{"driver":"goja","pre":[` + mw("samplePre", path) + `]}`
 	j.api(t, "goja", def)
-	if e := echo(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "first" {
+	if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "first" {
 		t.Fatalf("driver goja: %v", e.Header)
 	}
 	j.script(t, "v.js", strings.ReplaceAll(samplePre, "Tyk-Custom-JSVM-Middleware", "second"))
-	if e := echo(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "first" {
+	if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "first" {
 		t.Fatalf("scripts change only on reload: %v", e.Header)
 	}
 	j.api(t, "goja", def)
-	if e := echo(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "second" {
+	if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/goja/x", "")); e.Header.Get("User-Agent") != "second" {
 		t.Fatalf("after a reload: %v", e.Header)
 	}
 }

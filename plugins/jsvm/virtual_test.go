@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/gateway/config"
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/gateway/session"
 )
 
@@ -62,28 +63,28 @@ func TestVirtualEndpoints(t *testing.T) {
 		}
 	})
 	t.Run("the method must match", func(t *testing.T) {
-		echo(t, j.call(t, "GET", "/virt/count", ""))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/virt/count", ""))
 	})
 	t.Run("the pattern matches the path without the listen path", func(t *testing.T) {
-		echo(t, j.call(t, "GET", "/virt/static/more", ""))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/virt/static/more", ""))
 	})
 	for _, p := range []string{"/virt/broken", "/virt/throws", "/virt/plain"} {
 		t.Run(p+" is Tyk's virtual endpoint error, every time", func(t *testing.T) {
 			for i := 0; i < 2; i++ {
 				r := j.call(t, "GET", p, "")
-				if r.Status != 500 || r.Body != tykError("Error during virtual endpoint execution. Contact Administrator for more details.") {
+				if r.Status != 500 || r.Body != gatewaytest.TykError("Error during virtual endpoint execution. Contact Administrator for more details.") {
 					t.Fatalf("got %d %q", r.Status, r.Body)
 				}
 			}
 		})
 	}
 	t.Run("proxy_on_error goes on to the upstream", func(t *testing.T) {
-		if e := echo(t, j.call(t, "GET", "/virt/fallback", "")); e.Path != "/fallback" {
+		if e := gatewaytest.EchoOf(t, j.call(t, "GET", "/virt/fallback", "")); e.Path != "/fallback" {
 			t.Fatalf("upstream saw %+v", e)
 		}
 	})
 	t.Run("a disabled entry goes to the upstream", func(t *testing.T) {
-		echo(t, j.call(t, "GET", "/virt/off", ""))
+		gatewaytest.EchoOf(t, j.call(t, "GET", "/virt/off", ""))
 	})
 }
 
@@ -116,5 +117,5 @@ func TestVirtualEndpointSession(t *testing.T) {
 func TestVirtualBlobsCanBeDisabled(t *testing.T) {
 	j := start(t, func(c *config.Config) { c.DisableVirtualPathBlobs = true })
 	j.api(t, "nob", withPaths(`"virtual":[`+virtual("/v", "GET", "f", "blob", b64(`function f(){ return TykJsResponse({Body:"js",Code:200},{}); }`))+`]`))
-	echo(t, j.call(t, "GET", "/nob/v", ""))
+	gatewaytest.EchoOf(t, j.call(t, "GET", "/nob/v", ""))
 }

@@ -89,7 +89,7 @@ func TestManagedPluginLoadErrors(t *testing.T) {
 
 func TestGoPluginAPIIsNotServed(t *testing.T) {
 	g := startGateway(t)
-	addAPI(t, g, `{"api_id":"gp","name":"gp","org_id":"o","use_keyless":true,
+	g.AddAPI(t, `{"api_id":"gp","name":"gp","org_id":"o","use_keyless":true,
 		"custom_middleware":{"driver":"goplugin","pre":[{"name":"AddHeader","path":"plugin.so"}]},
 		"proxy":{"listen_path":"/gp/","target_url":"`+gatewaytest.Upstream(t)+`"},"version_data":{"not_versioned":true}}`)
 	if r := call(t, g, "GET", "/gp/x", ""); r.Status != 404 {

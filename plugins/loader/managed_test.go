@@ -29,16 +29,6 @@ func startGateway(t *testing.T, configure ...func(*config.Config)) *gatewaytest.
 	}})
 }
 
-func addAPI(t *testing.T, g *gatewaytest.Gateway, def string) {
-	t.Helper()
-	if r := g.Do(t, "POST", "/tyk/apis", def); r.Status != 200 {
-		t.Fatalf("create API: %d %s", r.Status, r.Body)
-	}
-	if r := g.Do(t, "GET", "/tyk/reload?block=true", ""); r.Status != 200 {
-		t.Fatalf("reload: %d %s", r.Status, r.Body)
-	}
-}
-
 func call(t *testing.T, g *gatewaytest.Gateway, method, path, body string, header ...string) gatewaytest.Response {
 	t.Helper()
 	return gatewaytest.Do(t, g.URL, method, path, body, header...)
@@ -60,7 +50,7 @@ func echoOf(t *testing.T, r gatewaytest.Response) gatewaytest.Echo {
 func TestManagedPluginRunsEveryHook(t *testing.T) {
 	g := startGateway(t)
 	bin := plugintest.Build(t, plugintest.TestPlugin)
-	addAPI(t, g, plugintest.ManagedAPI("m1", "/m1/", gatewaytest.Upstream(t), bin))
+	g.AddAPI(t, plugintest.ManagedAPI("m1", "/m1/", gatewaytest.Upstream(t), bin))
 
 	r := call(t, g, "POST", "/m1/x?keep=1&drop=2", "hello", "Authorization", "good-token", "X-Remove-Me", "1")
 	e := echoOf(t, r)
@@ -172,16 +162,16 @@ func TestKilledPluginFailsClosedAndComesBack(t *testing.T) {
 	up := gatewaytest.Upstream(t)
 	// Two APIs share the plugin process: one authenticates with it (and
 	// runs a post hook), the other is keyless with a pre hook.
-	addAPI(t, g, `{"api_id":"m2","name":"m2","org_id":"org1","custom_plugin_auth_enabled":true,
+	g.AddAPI(t, `{"api_id":"m2","name":"m2","org_id":"org1","custom_plugin_auth_enabled":true,
 		"proxy":{"listen_path":"/m2/","target_url":"`+up+`","strip_listen_path":true},
 		"version_data":{"not_versioned":true},
 		"custom_middleware":{"driver":"managed","auth_check":{"name":"Auth","path":"`+bin+`"},"post":[{"name":"Post"}]}}`)
-	addAPI(t, g, `{"api_id":"m3","name":"m3","org_id":"org1","use_keyless":true,
+	g.AddAPI(t, `{"api_id":"m3","name":"m3","org_id":"org1","use_keyless":true,
 		"proxy":{"listen_path":"/m3/","target_url":"`+up+`","strip_listen_path":true},
 		"version_data":{"not_versioned":true},
 		"custom_middleware":{"driver":"managed","pre":[{"name":"Pre","path":"`+bin+`"}]}}`)
 	// An API without plugins must not notice anything.
-	addAPI(t, g, `{"api_id":"plain","name":"plain","org_id":"org1","use_keyless":true,
+	g.AddAPI(t, `{"api_id":"plain","name":"plain","org_id":"org1","use_keyless":true,
 		"proxy":{"listen_path":"/plain/","target_url":"`+up+`","strip_listen_path":true},
 		"version_data":{"not_versioned":true}}`)
 
@@ -311,7 +301,7 @@ func TestUnusedPluginIsStopped(t *testing.T) {
 			"custom_middleware":{"driver":"managed","pre":[{"name":"Pre","path":"` + bin + `"}]},
 			"proxy":{"listen_path":"/mv/","target_url":"` + up + `","strip_listen_path":true},"version_data":{"not_versioned":true}}`
 	}
-	addAPI(t, g, def(plugintest.Build(t, plugintest.TestPlugin)))
+	g.AddAPI(t, def(plugintest.Build(t, plugintest.TestPlugin)))
 	old := atoi(t, echoOf(t, call(t, g, "GET", "/mv/x", "")).Header.Get("X-Pre-Pid"))
 
 	if r := g.Do(t, "PUT", "/tyk/apis/mv", def(plugintest.Build(t, plugintest.TestPlugin))); r.Status != 200 {

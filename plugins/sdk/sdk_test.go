@@ -1,13 +1,11 @@
 package sdk_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,27 +20,9 @@ import (
 	"github.com/tollgate/tollgate/plugins/sdk"
 )
 
-// logBuffer collects the gateway-side log of a plugin.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startPlugin(t *testing.T, pkg string) (*managed.Process, *logBuffer) {
+func startPlugin(t *testing.T, pkg string) (*managed.Process, *gatewaytest.LogBuffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &gatewaytest.LogBuffer{}
 	p := managed.Start(plugintest.Build(t, pkg), slog.New(slog.NewTextHandler(logs, nil)), managed.DefaultBackoff)
 	t.Cleanup(p.Stop)
 	ctx, cancel := context.WithTimeout(context.Background(), managed.StartTimeout)
