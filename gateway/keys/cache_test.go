@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,5 +121,39 @@ func TestNoCacheIsPlainLookup(t *testing.T) {
 	a, b := lookup(t, s, "org1abc"), lookup(t, s, "org1abc")
 	if a == b {
 		t.Fatal("same session pointer twice")
+	}
+}
+
+// TestCacheConcurrentUse runs lookups, writes and changes to the returned
+// copies at once (meant for -race); afterwards the last write is what a
+// lookup sees.
+func TestCacheConcurrentUse(t *testing.T) {
+	s, _ := cachedStore(t)
+	save(t, s, "org1abc", &session.State{OrgID: "org1", AccessRights: map[string]session.AccessDefinition{"a": {APIID: "a"}}})
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				f, err := s.LookupCached(context.Background(), "org1", "org1abc")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ar := f.Session.AccessRights; ar != nil {
+					ar["b"] = session.AccessDefinition{APIID: "b"} // a stage changing its copy
+				}
+				f.Session.Tags = append(f.Session.Tags, "t")
+				if g == 0 && i%10 == 0 {
+					_ = s.Save(context.Background(), "org1abc", &session.State{OrgID: "org1", Rate: float64(i)}, 0)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	save(t, s, "org1abc", &session.State{OrgID: "org1", Rate: 99})
+	if got := lookup(t, s, "org1abc").Rate; got != 99 {
+		t.Fatalf("rate %v after the last write, want 99", got)
 	}
 }

@@ -4,8 +4,9 @@
 // loopback: an echo upstream (this program, re-run as `loadbench
 // upstream ADDR`), nginx as a plain keep-alive proxy_pass, and tollgate on
 // the embedded store and on Redis, all pinned to one CPU while wrk runs
-// pinned to another. It prints req/s, p50 and p99 per scenario and the
-// ratios to nginx against the targets.
+// pinned to another. It prints req/s, p50 and p99 per scenario, the ratios
+// to nginx against the targets, and the CPU time per request of the server
+// under test (read from /proc: steadier than req/s on a busy machine).
 //
 //	go run ./gateway/cmd/loadbench [-duration 10s] [-warmup 2s] [-conns 64]
 //	    [-scenarios keyless,keyed] [-cpuprofile-scenario keyed]
@@ -56,10 +57,12 @@ var tollgateScenarios = []struct {
 type scenario struct {
 	name, url, auth, pprof, note string
 	target                       float64
+	groups                       []int // process groups of the server under test
 }
 
 type result struct {
 	rps, p50, p99 float64 // latencies in ms
+	cpu           float64 // CPU µs per request of the server under test
 	bad           string  // non-2xx responses or socket errors
 }
 
@@ -67,13 +70,14 @@ type gateway struct {
 	url, pprof string
 	keys       map[string]string // API ID -> key
 	limited    bool              // a quota stage answered on /limited/
+	groups     []int
 }
 
 type bench struct {
 	dir, clientCPU, serverCPU string
 	conns                     int
 	duration, warmup          time.Duration
-	procs                     []*exec.Cmd
+	procs                     map[string]*exec.Cmd
 }
 
 func main() {
@@ -81,7 +85,7 @@ func main() {
 		serveUpstream(os.Args[2])
 		return
 	}
-	b := &bench{}
+	b := &bench{procs: map[string]*exec.Cmd{}}
 	flag.DurationVar(&b.duration, "duration", 10*time.Second, "measured wrk run per scenario (whole seconds)")
 	flag.DurationVar(&b.warmup, "warmup", 2*time.Second, "wrk warm-up before each measured run")
 	flag.IntVar(&b.conns, "conns", 64, "wrk connections")
@@ -149,7 +153,10 @@ func (b *bench) run(only, profile string) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tollgate/tollgate/gateway/cmd/tollgate").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build tollgate (run loadbench from the repository): %v\n%s", err, out)
 	}
-	scenarios := []*scenario{{name: "upstream", url: "http://" + upstream + "/"}, {name: "nginx", url: "http://" + ngx + "/"}}
+	scenarios := []*scenario{
+		{name: "upstream", url: "http://" + upstream + "/", groups: []int{b.procs["upstream"].Process.Pid}},
+		{name: "nginx", url: "http://" + ngx + "/", groups: []int{b.procs["nginx"].Process.Pid}},
+	}
 	gateways := map[string]*gateway{}
 	for _, t := range tollgateScenarios {
 		if !want(t.name) {
@@ -162,7 +169,7 @@ func (b *bench) run(only, profile string) error {
 			}
 			gateways[t.store] = gw
 		}
-		s := &scenario{name: t.name, url: gw.url + t.path, auth: gw.keys[t.key], pprof: gw.pprof, target: t.target}
+		s := &scenario{name: t.name, url: gw.url + t.path, auth: gw.keys[t.key], pprof: gw.pprof, target: t.target, groups: gw.groups}
 		if t.key == "limited" && !gw.limited {
 			s.note = "no rate-limit/quota stage answered (no X-Ratelimit-Limit): this measures the keyed path"
 		}
@@ -178,8 +185,9 @@ func (b *bench) run(only, profile string) error {
 		}
 		fmt.Printf("load average %s %s %s%s\n", f[0], f[1], f[2], warn)
 	}
-	fmt.Printf("each run: taskset -c %s wrk -t1 -c%d -d%ds --latency --timeout 5s [-H 'Authorization: KEY'] URL\n\n",
+	fmt.Printf("each run: taskset -c %s wrk -t1 -c%d -d%ds --latency --timeout 5s [-H 'Authorization: KEY'] URL\n",
 		b.clientCPU, b.conns, int(b.duration.Seconds()))
+	fmt.Print("CPU/req: CPU time per request of the server under test (not the upstream; with redis-server for -redis)\n\n")
 	results := map[string]result{}
 	for _, s := range scenarios {
 		if !want(s.name) {
@@ -194,10 +202,12 @@ func (b *bench) run(only, profile string) error {
 			prof = make(chan error, 1)
 			go func() { prof <- captureProfile(ctx, s.pprof, b.duration, "loadbench-"+s.name+".pprof") }()
 		}
+		cpu := cpuTime(s.groups)
 		r, err := b.wrk(ctx, s, b.duration)
 		if err != nil {
 			return err
 		}
+		r.cpu = (cpuTime(s.groups) - cpu).Seconds() * 1e6 / (r.rps * float64(max(1, int(b.duration.Seconds()))))
 		if prof != nil {
 			if err := <-prof; err != nil {
 				return err
@@ -213,7 +223,7 @@ func (b *bench) run(only, profile string) error {
 // printTable prints one row per scenario with its ratios to nginx.
 func printTable(scenarios []*scenario, results map[string]result) {
 	ref := results["nginx"]
-	fmt.Printf("%-17s %9s %9s %9s %8s %10s  %-17s %s\n", "scenario", "req/s", "p50", "p99", "x nginx", "p99/nginx", "target", "met")
+	fmt.Printf("%-17s %9s %9s %9s %8s %10s %8s  %-17s %s\n", "scenario", "req/s", "p50", "p99", "x nginx", "p99/nginx", "CPU/req", "target", "met")
 	for _, s := range scenarios {
 		r, ok := results[s.name]
 		if !ok {
@@ -226,7 +236,7 @@ func printTable(scenarios []*scenario, results map[string]result) {
 				met = "yes"
 			}
 		}
-		fmt.Printf("%-17s %9.0f %7.2fms %7.2fms %7.2fx %9.2fx  %-17s %s\n", s.name, r.rps, r.p50, r.p99, r.rps/ref.rps, r.p99/ref.p99, target, met)
+		fmt.Printf("%-17s %9.0f %7.2fms %7.2fms %7.2fx %9.2fx %6.1fus  %-17s %s\n", s.name, r.rps, r.p50, r.p99, r.rps/ref.rps, r.p99/ref.p99, r.cpu, target, met)
 		for _, n := range []string{s.note, r.bad} {
 			if n != "" {
 				fmt.Printf("  %s: %s\n", s.name, n)
@@ -251,7 +261,7 @@ func (b *bench) serve(ctx context.Context, name, addr string, args ...string) er
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	b.procs = append(b.procs, cmd)
+	b.procs[name] = cmd
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -271,6 +281,8 @@ func (b *bench) stopAll() {
 
 // startNginx runs nginx as a plain reverse proxy with keep-alive upstream
 // connections, one worker, as the current user, all files in the temp dir.
+// The worker is the nginx process itself (master_process off): same work,
+// and it dies with loadbench even when loadbench is killed.
 func (b *bench) startNginx(ctx context.Context, addr, upstream string) error {
 	user := ""
 	if os.Geteuid() == 0 {
@@ -278,6 +290,7 @@ func (b *bench) startNginx(ctx context.Context, addr, upstream string) error {
 	}
 	conf := fmt.Sprintf(`%s
 worker_processes 1;
+master_process off;
 daemon off;
 pid %[2]s/nginx.pid;
 error_log %[2]s/nginx-error.log warn;
@@ -339,6 +352,11 @@ func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, p
 	}
 	if err := b.serve(ctx, "tollgate-"+store, addr, bin, "--conf", confPath); err != nil {
 		return nil, err
+	}
+	for _, name := range []string{"tollgate-" + store, store} { // redis-server counts with its gateway
+		if cmd := b.procs[name]; cmd != nil {
+			gw.groups = append(gw.groups, cmd.Process.Pid)
+		}
 	}
 	for _, id := range []string{"keyless", "keyed", "limited"} {
 		def := fmt.Sprintf(`{"api_id":%[1]q,"name":%[1]q,"org_id":"bench","active":true,"use_keyless":%[2]t,"use_standard_auth":%[3]t,
@@ -414,8 +432,13 @@ func (b *bench) wrk(ctx context.Context, s *scenario, d time.Duration) (result, 
 	}
 	wctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(wctx, "taskset", append(args, s.url)...).CombinedOutput()
+	cmd := exec.CommandContext(wctx, "taskset", append(args, s.url)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
 	m := rpsRe.FindSubmatch(out)
+	if ctx.Err() != nil {
+		return result{}, fmt.Errorf("%s: stopped (%w)", s.name, ctx.Err())
+	}
 	if err != nil || m == nil {
 		return result{}, fmt.Errorf("wrk %s: %v\n%s", s.name, err, out)
 	}
@@ -430,6 +453,32 @@ func (b *bench) wrk(ctx context.Context, s *scenario, d time.Duration) (result, 
 		}
 	}
 	return r, nil
+}
+
+// cpuTime sums the user and system CPU time of the processes in the given
+// process groups (/proc/PID/stat; clock ticks of 10 ms). Per request it
+// measures cost rather than speed, so other load on the machine disturbs it
+// far less than req/s.
+func cpuTime(groups []int) time.Duration {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks int64
+	for _, p := range stats {
+		raw, err := os.ReadFile(p)
+		i := bytes.LastIndexByte(raw, ')')
+		if err != nil || i < 0 {
+			continue
+		}
+		f := strings.Fields(string(raw[i+1:])) // state ppid pgrp ... utime(11) stime(12)
+		if len(f) < 13 {
+			continue
+		}
+		if pg, _ := strconv.Atoi(f[2]); slices.Contains(groups, pg) {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // captureProfile fetches a CPU profile covering most of the measured run.
