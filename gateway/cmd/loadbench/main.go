@@ -44,19 +44,27 @@ const (
 
 // tollgateScenarios are the gateway runs; target is the least req/s ratio
 // to nginx that meets the goal (p99 must also stay within 2x nginx's).
+// The plugin scenarios are also compared with the same API without the
+// plugin (base), against baseTarget.
 var tollgateScenarios = []struct {
 	name, store, path, key string
 	target                 float64
+	base                   string
+	baseTarget             float64
 }{
-	{"keyless", "embedded", "/keyless/", "", 0.75},
-	{"keyed", "embedded", "/keyed/", "keyed", 0.6},
-	{"rate-quota", "embedded", "/limited/", "limited", 0.5},
-	{"rate-quota-redis", "redis", "/limited/", "limited", 0.35},
+	{"keyless", "embedded", "/keyless/", "", 0.75, "", 0},
+	{"keyed", "embedded", "/keyed/", "keyed", 0.6, "", 0},
+	{"rate-quota", "embedded", "/limited/", "limited", 0.5, "", 0},
+	{"rate-quota-redis", "redis", "/limited/", "limited", 0.35, "", 0},
+	{"js-pre", "embedded", "/jspre/", "", 0.5, "keyless", 0.7},
+	{"goplugin-pre", "embedded", "/gopre/", "", 0, "keyless", 0},
 }
 
 type scenario struct {
 	name, url, auth, pprof, note string
 	target                       float64
+	base                         string // the same API without the plugin
+	baseTarget                   float64
 	groups                       []int // process groups of the server under test
 }
 
@@ -91,7 +99,7 @@ func main() {
 	flag.IntVar(&b.conns, "conns", 64, "wrk connections")
 	flag.StringVar(&b.clientCPU, "client-cpu", "0", "taskset CPU list for wrk")
 	flag.StringVar(&b.serverCPU, "server-cpu", "1", "taskset CPU list for the upstream, nginx, redis-server and tollgate")
-	only := flag.String("scenarios", "", "comma-separated scenarios (default all): upstream, nginx (always run: the reference), keyless, keyed, rate-quota, rate-quota-redis")
+	only := flag.String("scenarios", "", "comma-separated scenarios (default all): upstream, nginx (always run: the reference), keyless, keyed, rate-quota, rate-quota-redis, js-pre, goplugin-pre")
 	profile := flag.String("cpuprofile-scenario", "", "write a CPU profile of tollgate during this scenario to loadbench-NAME.pprof")
 	flag.Parse()
 	if err := b.run(*only, *profile); err != nil {
@@ -153,6 +161,10 @@ func (b *bench) run(only, profile string) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/tollgate/tollgate/gateway/cmd/tollgate").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build tollgate (run loadbench from the repository): %v\n%s", err, out)
 	}
+	plugin := filepath.Join(b.dir, "goplugin-header")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", plugin, "github.com/tollgate/tollgate/examples/goplugin-header").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build the pre-hook plugin: %v\n%s", err, out)
+	}
 	scenarios := []*scenario{
 		{name: "upstream", url: "http://" + upstream + "/", groups: []int{b.procs["upstream"].Process.Pid}},
 		{name: "nginx", url: "http://" + ngx + "/", groups: []int{b.procs["nginx"].Process.Pid}},
@@ -164,12 +176,13 @@ func (b *bench) run(only, profile string) error {
 		}
 		gw := gateways[t.store]
 		if gw == nil {
-			if gw, err = b.startGateway(ctx, bin, t.store, "http://"+upstream, profile != ""); err != nil {
+			if gw, err = b.startGateway(ctx, bin, plugin, t.store, "http://"+upstream, profile != ""); err != nil {
 				return fmt.Errorf("tollgate on the %s store: %w", t.store, err)
 			}
 			gateways[t.store] = gw
 		}
-		s := &scenario{name: t.name, url: gw.url + t.path, auth: gw.keys[t.key], pprof: gw.pprof, target: t.target, groups: gw.groups}
+		s := &scenario{name: t.name, url: gw.url + t.path, auth: gw.keys[t.key], pprof: gw.pprof, target: t.target,
+			base: t.base, baseTarget: t.baseTarget, groups: gw.groups}
 		if t.key == "limited" && !gw.limited {
 			s.note = "no rate-limit/quota stage answered (no X-Ratelimit-Limit): this measures the keyed path"
 		}
@@ -237,6 +250,17 @@ func printTable(scenarios []*scenario, results map[string]result) {
 			}
 		}
 		fmt.Printf("%-17s %9.0f %7.2fms %7.2fms %7.2fx %9.2fx %6.1fus  %-17s %s\n", s.name, r.rps, r.p50, r.p99, r.rps/ref.rps, r.p99/ref.p99, r.cpu, target, met)
+		if b, ok := results[s.base]; ok && s.base != "" {
+			line := fmt.Sprintf("%.2fx %s", r.rps/b.rps, s.base)
+			if s.baseTarget > 0 {
+				met := "no"
+				if r.rps >= s.baseTarget*b.rps {
+					met = "yes"
+				}
+				line += fmt.Sprintf(" (target >=%.2fx: %s)", s.baseTarget, met)
+			}
+			fmt.Printf("  %s: %s\n", s.name, line)
+		}
 		for _, n := range []string{s.note, r.bad} {
 			if n != "" {
 				fmt.Printf("  %s: %s\n", s.name, n)
@@ -317,7 +341,7 @@ http {
 // redis-server of its own) and creates through the control API a keyless
 // API, a keyed API without limits, a keyed API with a rate limit and a quota
 // too high to trip, and a key for each keyed API.
-func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, pprof bool) (*gateway, error) {
+func (b *bench) startGateway(ctx context.Context, bin, plugin, store, upstream string, pprof bool) (*gateway, error) {
 	dir := filepath.Join(b.dir, store)
 	if err := os.MkdirAll(filepath.Join(dir, "apps"), 0o755); err != nil {
 		return nil, err
@@ -330,7 +354,8 @@ func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, p
 	conf := map[string]any{
 		"listen_address": "127.0.0.1", "listen_port": json.Number(port), "secret": secret, "log_level": "warn",
 		"app_path": filepath.Join(dir, "apps"), "policies": map[string]any{"policy_path": filepath.Join(dir, "policies")},
-		"storage": map[string]any{"type": "embedded", "data_dir": filepath.Join(dir, "data")},
+		"storage":     map[string]any{"type": "embedded", "data_dir": filepath.Join(dir, "data")},
+		"enable_jsvm": true, "middleware_path": filepath.Join(dir, "middleware"),
 	}
 	if store == "redis" {
 		raddr := "127.0.0.1:" + freePort()
@@ -366,6 +391,9 @@ func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, p
 			return nil, err
 		}
 	}
+	if err := addPluginAPIs(ctx, gw.url, dir, plugin, upstream); err != nil {
+		return nil, err
+	}
 	if _, err := control(ctx, "GET", gw.url+"/tyk/reload?block=true", ""); err != nil {
 		return nil, err
 	}
@@ -380,7 +408,7 @@ func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, p
 		gw.keys[id] = created.Key
 	}
 	// One request per API: fail now rather than measure a stream of 403s.
-	for _, id := range []string{"keyless", "keyed", "limited"} {
+	for _, id := range []string{"keyless", "keyed", "limited", "jspre", "gopre"} {
 		req, _ := http.NewRequestWithContext(ctx, "GET", gw.url+"/"+id+"/", nil)
 		if k := gw.keys[id]; k != "" {
 			req.Header.Set("Authorization", k)
@@ -396,6 +424,36 @@ func (b *bench) startGateway(ctx context.Context, bin, store, upstream string, p
 		gw.limited = gw.limited || id == "limited" && resp.Header.Get("X-Ratelimit-Limit") != ""
 	}
 	return gw, nil
+}
+
+// benchJS is the JS pre-middleware scenario: it sets one header.
+const benchJS = `var benchPre = new TykJS.TykMiddleware.NewMiddleware({});
+benchPre.NewProcessRequest(function (request, session, config) {
+    request.SetHeaders["X-Bench"] = "1";
+    return benchPre.ReturnData(request, {});
+});
+`
+
+// addPluginAPIs creates the keyless APIs behind a JS pre middleware
+// (jspre) and a go-plugin pre hook (gopre).
+func addPluginAPIs(ctx context.Context, gateway, dir, plugin, upstream string) error {
+	script := filepath.Join(dir, "bench-pre.js")
+	if err := os.WriteFile(script, []byte(benchJS), 0o644); err != nil {
+		return err
+	}
+	hooks := map[string]string{
+		"jspre": fmt.Sprintf(`{"driver":"otto","pre":[{"name":"benchPre","path":%q}]}`, script),
+		"gopre": fmt.Sprintf(`{"driver":"managed","pre":[{"name":"Pre","path":%q}]}`, plugin),
+	}
+	for id, cm := range hooks {
+		def := fmt.Sprintf(`{"api_id":%[1]q,"name":%[1]q,"org_id":"bench","use_keyless":true,"custom_middleware":%[2]s,
+			"proxy":{"listen_path":"/%[1]s/","target_url":%[3]q,"strip_listen_path":true},
+			"version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}}}`, id, cm, upstream)
+		if _, err := control(ctx, "POST", gateway+"/tyk/apis", def); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // control sends one control-API request and wants a 200.
