@@ -118,6 +118,12 @@ func redisOptions(o Options) (*redis.UniversalOptions, redisMode, error) {
 		// configs (max_idle in the thousands) never meant.
 		MaxIdleConns:  min(o.MaxIdle, poolSize),
 		IsClusterMode: mode == modeCluster,
+		// One quick retry rides out a dropped connection; more would hold
+		// every request for seconds when Redis is down, where a fast 503
+		// with Retry-After serves clients better.
+		MaxRetries:      1,
+		MinRetryBackoff: 8 * time.Millisecond,
+		MaxRetryBackoff: 64 * time.Millisecond,
 	}
 	if mode != modeCluster {
 		uo.DB = o.Database
