@@ -19,8 +19,10 @@ type TransportOptions struct {
 
 // NewTransport builds the pool every API's proxy shares. Keep-alive
 // connections are the main throughput lever: a high per-host idle limit
-// lets every concurrent client keep its upstream connection.
-func NewTransport(o TransportOptions) *http.Transport {
+// lets every concurrent client keep its upstream connection. Plain http://
+// upstreams go through h1Transport (see h1.go for why); https, upgrades and
+// environment proxies through http.Transport.
+func NewTransport(o TransportOptions) http.RoundTripper {
 	if o.MaxIdleConnsPerHost <= 0 {
 		o.MaxIdleConnsPerHost = 512
 	}
@@ -30,7 +32,7 @@ func NewTransport(o TransportOptions) *http.Transport {
 	if o.ResponseTimeout <= 0 {
 		o.ResponseTimeout = 30 * time.Second
 	}
-	return &http.Transport{
+	std := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          o.MaxIdleConns,
@@ -45,6 +47,16 @@ func NewTransport(o TransportOptions) *http.Transport {
 		WriteBufferSize:       32 << 10,
 		ReadBufferSize:        32 << 10,
 	}
+	h1 := &h1Transport{
+		dialer:         net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		maxIdlePerHost: o.MaxIdleConnsPerHost,
+		maxIdle:        o.MaxIdleConns,
+		idleTimeout:    std.IdleConnTimeout,
+		headerTimeout:  o.ResponseTimeout,
+		closeConns:     o.CloseConnections,
+		idle:           map[string][]*h1Conn{},
+	}
+	return &dispatchTransport{h1: h1, std: std}
 }
 
 // bufferPool lends 32 KiB copy buffers to the reverse proxy, so streaming a
