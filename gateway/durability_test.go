@@ -135,7 +135,7 @@ func testDurability(t *testing.T, opts gatewaytest.Options) {
 	missing := durabilityGetAll(t, client2, proc2.URL, acked)
 	if len(missing) > 0 {
 		t.Errorf("%d of %d acknowledged keys missing after restart, e.g. %s\ngateway log:\n%s\nrestarted gateway log:\n%s",
-			len(missing), len(acked), missing[0], proc.Log.String(), proc2.Log.String())
+			len(missing), len(acked), missing[0], proc.Output(), proc2.Output())
 	}
 
 	// And listed.

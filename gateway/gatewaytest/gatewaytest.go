@@ -230,22 +230,16 @@ func FreePort(t testing.TB) int {
 
 // Process is a tollgate binary running as a child process.
 type Process struct {
-	URL string
-	Cmd *exec.Cmd
-	// Log collects stdout and stderr; read it with Output while the
-	// process runs.
-	Log *strings.Builder
-
-	out     *syncWriter
+	URL     string
+	Cmd     *exec.Cmd
+	out     *LogBuffer // stdout and stderr; read with Output
 	exited  chan struct{}
 	exitErr error
 }
 
 // Output returns what the process has logged so far.
 func (p *Process) Output() string {
-	p.out.mu.Lock()
-	defer p.out.mu.Unlock()
-	return p.Log.String()
+	return p.out.String()
 }
 
 // Wait blocks until the process exits and returns its exit error.
@@ -294,14 +288,13 @@ func StartProcess(t testing.TB, cfg *config.Config, dir string) *Process {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(Binary(t), "--conf", confPath)
-	logBuf := &strings.Builder{}
-	out := &syncWriter{w: logBuf}
+	out := &LogBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	p := &Process{URL: "http://" + cfg.ListenAddr(), Cmd: cmd, Log: logBuf, out: out, exited: exited}
+	p := &Process{URL: "http://" + cfg.ListenAddr(), Cmd: cmd, out: out, exited: exited}
 	go func() { p.exitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -322,17 +315,6 @@ func StartProcess(t testing.TB, cfg *config.Config, dir string) *Process {
 	}
 	t.Fatalf("tollgate did not start:\n%s", p.Output())
 	return nil
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // KeepAliveClient is a client for load from many goroutines: conns idle
