@@ -63,7 +63,7 @@ fuzz:
 ## benchmarks, the managed plugin pre-hook round trip; then the data-plane
 ## load benchmark (see load)
 bench:
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./gateway/controlapi/ ./gateway/storage/... ./plugins/managed/
+	$(GO) test -count=1 -run '^$$' -bench . -benchmem ./gateway/controlapi/ ./gateway/storage/... ./middleware/... ./plugins/jsvm/ ./plugins/managed/
 	$(GO) run ./gateway/cmd/loadbench $(LOADFLAGS)
 
 ## load: data-plane load benchmark: wrk against the upstream, nginx and
