@@ -17,12 +17,7 @@ func TestAuthPluginBehindTheGateway(t *testing.T) {
 		"custom_middleware":{"driver":"managed","auth_check":{"name":"Auth","path":"` + bin + `"}},
 		"proxy":{"listen_path":"/guarded/","target_url":"` + gatewaytest.Upstream(t) + `","strip_listen_path":true},
 		"version_data":{"not_versioned":true}}`
-	if r := g.Do(t, "POST", "/tyk/apis", def); r.Status != 200 {
-		t.Fatalf("create API: %d %s", r.Status, r.Body)
-	}
-	if r := g.Do(t, "GET", "/tyk/reload?block=true", ""); r.Status != 200 {
-		t.Fatalf("reload: %d %s", r.Status, r.Body)
-	}
+	g.AddAPI(t, def)
 
 	r := gatewaytest.Do(t, g.URL, "GET", "/guarded/hello", "", "Authorization", token)
 	var e gatewaytest.Echo

@@ -17,12 +17,7 @@ func TestResponsePluginBehindTheGateway(t *testing.T) {
 		"custom_middleware":{"driver":"managed","response":[{"name":"Wrap","path":"` + bin + `"}]},
 		"proxy":{"listen_path":"/wrapped/","target_url":"` + gatewaytest.Upstream(t) + `","strip_listen_path":true},
 		"version_data":{"not_versioned":true}}`
-	if r := g.Do(t, "POST", "/tyk/apis", def); r.Status != 200 {
-		t.Fatalf("create API: %d %s", r.Status, r.Body)
-	}
-	if r := g.Do(t, "GET", "/tyk/reload?block=true", ""); r.Status != 200 {
-		t.Fatalf("reload: %d %s", r.Status, r.Body)
-	}
+	g.AddAPI(t, def)
 
 	r := gatewaytest.Do(t, g.URL, "GET", "/wrapped/hello", "")
 	if r.Status != 200 || r.Header.Get("X-Plugin") != "goplugin-response" || r.Header.Get("X-Upstream") != "echo" {

@@ -12,7 +12,7 @@ import (
 func TestResponseCache(t *testing.T) {
 	onBothStores(t, func(t *testing.T, g *gatewaytest.Gateway) {
 		var hits atomic.Int64
-		up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up := gatewaytest.Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			n := hits.Add(1)
 			w.Header().Set("Etag", `"v1"`)
 			w.Header().Set("X-Served", fmt.Sprint(n))
@@ -71,7 +71,7 @@ func TestResponseCache(t *testing.T) {
 func TestUpstreamCacheControl(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
 	var hits atomic.Int64
-	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := gatewaytest.Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		if r.URL.Path == "/please-cache" {
 			w.Header().Set("x-tyk-cache-action-set", "1")

@@ -101,7 +101,7 @@ func TestUpstreamFailures(t *testing.T) {
 
 func TestUpstreamStatusesPassThrough(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
-	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := gatewaytest.Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-From", "upstream")
 		w.WriteHeader(503)
 		_, _ = w.Write([]byte("upstream says no"))
@@ -113,23 +113,11 @@ func TestUpstreamStatusesPassThrough(t *testing.T) {
 	}
 }
 
-func newServer(t *testing.T, h http.Handler) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
-}
-
 // TestWebSocketUpgradePassesThrough speaks a minimal upgrade by hand: the
 // upstream switches protocols and echoes one line back.
 func TestWebSocketUpgradePassesThrough(t *testing.T) {
 	g := gatewaytest.Start(t, gatewaytest.Options{})
-	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := gatewaytest.Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "websocket" {
 			http.Error(w, "no upgrade", 400)
 			return

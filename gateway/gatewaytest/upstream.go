@@ -32,3 +32,12 @@ func Upstream(t testing.TB) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// Server runs h on a free loopback port until the test ends and returns
+// its base URL; for upstreams that must behave in ways Echo does not.
+func Server(t testing.TB, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
