@@ -8,6 +8,7 @@ import (
 	"github.com/tollgate/tollgate/middleware/auth"
 	"github.com/tollgate/tollgate/middleware/cache"
 	"github.com/tollgate/tollgate/middleware/chain"
+	"github.com/tollgate/tollgate/middleware/headers"
 	"github.com/tollgate/tollgate/middleware/iprules"
 	"github.com/tollgate/tollgate/middleware/ratelimit"
 	"github.com/tollgate/tollgate/middleware/sizelimit"
@@ -48,17 +49,22 @@ func Blueprint() chain.Blueprint {
 		{Factory: validate.New},
 		{Factory: timeout.New}, // hard_timeouts: sets the upstream deadline
 
-		// 7. cache read (a hit answers here), virtual endpoints, post hooks,
-		// then the upstream
+		// 7. header transforms, cache read (a hit answers here), virtual
+		// endpoints, post hooks, then the upstream
+		{Factory: headers.New},
 		{Factory: cache.New},
 		{Factory: jsvm.NewVirtualEndpoint},
 		{Slot: chain.SlotPost},
 	}
 }
 
-// ResponseBlueprint lists the built-in response stages, run after the
-// plugins' response hooks; the cache writer is last so stored responses
-// are the upstream's.
-func ResponseBlueprint() []chain.ResponseFactory {
-	return []chain.ResponseFactory{cache.NewWriter}
+// ResponseBlueprint orders the response stages: header injection, the
+// plugins' response hooks, then the cache writer, last so stored responses
+// carry neither quota headers nor what later steps add.
+func ResponseBlueprint() []chain.ResponseStep {
+	return []chain.ResponseStep{
+		{Factory: headers.NewResponse},
+		{Hooks: true},
+		{Factory: cache.NewWriter},
+	}
 }

@@ -156,14 +156,21 @@ type VersionData struct {
 
 // VersionInfo is one version's entry.
 type VersionInfo struct {
-	Name               string       `json:"name"`
-	Expires            string       `json:"expires"`
-	Paths              LegacyPaths  `json:"paths"`
-	UseExtendedPaths   bool         `json:"use_extended_paths"`
-	ExtendedPaths      ExtendedPath `json:"extended_paths"`
-	OverrideTarget     string       `json:"override_target"`
-	GlobalSizeLimit    int64        `json:"global_size_limit"`
-	IgnoreEndpointCase bool         `json:"ignore_endpoint_case"`
+	Name             string       `json:"name"`
+	Expires          string       `json:"expires"`
+	Paths            LegacyPaths  `json:"paths"`
+	UseExtendedPaths bool         `json:"use_extended_paths"`
+	ExtendedPaths    ExtendedPath `json:"extended_paths"`
+	OverrideTarget   string       `json:"override_target"`
+	GlobalSizeLimit  int64        `json:"global_size_limit"`
+	// Headers added to and removed from every request and response.
+	GlobalHeaders                 map[string]string `json:"global_headers"`
+	GlobalHeadersRemove           []string          `json:"global_headers_remove"`
+	GlobalHeadersDisabled         bool              `json:"global_headers_disabled"`
+	GlobalResponseHeaders         map[string]string `json:"global_response_headers"`
+	GlobalResponseHeadersRemove   []string          `json:"global_response_headers_remove"`
+	GlobalResponseHeadersDisabled bool              `json:"global_response_headers_disabled"`
+	IgnoreEndpointCase            bool              `json:"ignore_endpoint_case"`
 }
 
 // LegacyPaths are plain path lists, used when use_extended_paths is off.
@@ -185,7 +192,19 @@ type ExtendedPath struct {
 	Internal     []EndpointMeta `json:"internal"`
 	Virtual      []VirtualMeta  `json:"virtual"`
 	Cached       []string       `json:"cache"`
-	AdvanceCache []CacheMeta    `json:"advance_cache_config"`
+	// Per-path header changes on the request and on the response.
+	TransformHeader         []HeaderInjectionMeta `json:"transform_headers"`
+	TransformResponseHeader []HeaderInjectionMeta `json:"transform_response_headers"`
+	AdvanceCache            []CacheMeta           `json:"advance_cache_config"`
+}
+
+// HeaderInjectionMeta adds and deletes headers on a path.
+type HeaderInjectionMeta struct {
+	Path          string            `json:"path"`
+	Method        string            `json:"method"`
+	Disabled      bool              `json:"disabled"`
+	DeleteHeaders []string          `json:"delete_headers"`
+	AddHeaders    map[string]string `json:"add_headers"`
 }
 
 // CacheOptions configure the response cache of an API.

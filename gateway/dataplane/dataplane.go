@@ -23,7 +23,7 @@ type Plane struct {
 	transport http.RoundTripper
 	env       *chain.Env
 	blueprint chain.Blueprint
-	response  []chain.ResponseFactory
+	response  []chain.ResponseStep
 	hooks     chain.Hooks
 	errors    *chain.ErrorWriter
 	sessions  chain.SessionSaver
@@ -41,8 +41,8 @@ type Options struct {
 	Prepare   []Preparer
 	Env       *chain.Env
 	Blueprint chain.Blueprint
-	// Response lists built-in response stages, run after the hooks'.
-	Response  []chain.ResponseFactory
+	// Response orders the built-in response stages around the hooks'.
+	Response  []chain.ResponseStep
 	Hooks     chain.Hooks
 	Transport http.RoundTripper
 	Errors    *chain.ErrorWriter
@@ -145,7 +145,7 @@ func (p *Plane) build(def *apidef.Definition) (a *chain.API, err error) {
 	if err != nil {
 		return nil, err
 	}
-	respond, err := chain.BuildResponse(append(append([]chain.ResponseFactory{}, p.hooks.Response...), p.response...), def, p.env)
+	respond, err := chain.BuildResponse(chain.ResponseFactories(p.response, p.hooks.Response), def, p.env)
 	if err != nil {
 		return nil, err
 	}

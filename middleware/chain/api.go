@@ -34,7 +34,7 @@ var requests = sync.Pool{New: func() any { return new(Request) }}
 // ServeHTTP runs the request through the stages and on to the upstream.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := requests.Get().(*Request)
-	req.reset(a)
+	req.reset(a, r)
 	defer requests.Put(req)
 	a.serve(w, r, req)
 	if req.SessionChanged && a.Sessions != nil {

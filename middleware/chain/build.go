@@ -107,6 +107,27 @@ func (b Blueprint) Build(def *apidef.Definition, env *Env, hooks Hooks) ([]Stage
 	return stages, nil
 }
 
+// ResponseStep is a built-in response factory, or (Hooks) the place where
+// the plugins' response hooks run.
+type ResponseStep struct {
+	Factory ResponseFactory
+	Hooks   bool
+}
+
+// ResponseFactories lays out the response factories of steps with the
+// hooks' factories in their place.
+func ResponseFactories(steps []ResponseStep, hooks []ResponseFactory) []ResponseFactory {
+	var out []ResponseFactory
+	for _, st := range steps {
+		if st.Hooks {
+			out = append(out, hooks...)
+		} else {
+			out = append(out, st.Factory)
+		}
+	}
+	return out
+}
+
 // BuildResponse makes the response stages of one API.
 func BuildResponse(fs []ResponseFactory, def *apidef.Definition, env *Env) ([]ResponseStage, error) {
 	var out []ResponseStage

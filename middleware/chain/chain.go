@@ -49,6 +49,9 @@ type ResponseStage interface {
 // from a pool, so stages must not keep it after the request.
 type Request struct {
 	API *API
+	// Method and Path are the request's as the client sent them (stages
+	// may rewrite the request; response stages match on these).
+	Method, Path string
 	// Version is the version name the version check resolved.
 	Version string
 	// Ignored is set when the path matched an ignored rule: auth, access
@@ -89,6 +92,6 @@ type QuotaReport struct {
 	Set                     bool
 }
 
-func (r *Request) reset(api *API) {
-	*r = Request{API: api}
+func (r *Request) reset(api *API, in *http.Request) {
+	*r = Request{API: api, Method: in.Method, Path: in.URL.Path}
 }
