@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate/tollgate/middleware/headers"
 	"github.com/tollgate/tollgate/middleware/iprules"
 	"github.com/tollgate/tollgate/middleware/ratelimit"
+	"github.com/tollgate/tollgate/middleware/rewrite"
 	"github.com/tollgate/tollgate/middleware/sizelimit"
 	"github.com/tollgate/tollgate/middleware/timeout"
 	"github.com/tollgate/tollgate/middleware/validate"
@@ -49,9 +50,10 @@ func Blueprint() chain.Blueprint {
 		{Factory: validate.New},
 		{Factory: timeout.New}, // hard_timeouts: sets the upstream deadline
 
-		// 7. header transforms, cache read (a hit answers here), virtual
+		// 7. header transforms, URL rewrites, cache read (a hit answers here), virtual
 		// endpoints, post hooks, then the upstream
 		{Factory: headers.New},
+		{Factory: rewrite.New},
 		{Factory: cache.New},
 		{Factory: jsvm.NewVirtualEndpoint},
 		{Slot: chain.SlotPost},

@@ -182,20 +182,31 @@ type LegacyPaths struct {
 
 // ExtendedPath holds the per-path rules of a version.
 type ExtendedPath struct {
-	Ignored      []EndpointMeta `json:"ignored"`
-	WhiteList    []EndpointMeta `json:"white_list"`
-	BlackList    []EndpointMeta `json:"black_list"`
-	MockResponse []MockResponse `json:"mock_response"`
-	HardTimeouts []HardTimeout  `json:"hard_timeouts"`
-	SizeLimit    []SizeLimit    `json:"size_limits"`
-	ValidateJSON []ValidateJSON `json:"validate_json"`
-	Internal     []EndpointMeta `json:"internal"`
-	Virtual      []VirtualMeta  `json:"virtual"`
-	Cached       []string       `json:"cache"`
+	Ignored      []EndpointMeta   `json:"ignored"`
+	WhiteList    []EndpointMeta   `json:"white_list"`
+	BlackList    []EndpointMeta   `json:"black_list"`
+	MockResponse []MockResponse   `json:"mock_response"`
+	HardTimeouts []HardTimeout    `json:"hard_timeouts"`
+	SizeLimit    []SizeLimit      `json:"size_limits"`
+	ValidateJSON []ValidateJSON   `json:"validate_json"`
+	Internal     []EndpointMeta   `json:"internal"`
+	Virtual      []VirtualMeta    `json:"virtual"`
+	Cached       []string         `json:"cache"`
+	URLRewrites  []URLRewriteMeta `json:"url_rewrites"`
 	// Per-path header changes on the request and on the response.
 	TransformHeader         []HeaderInjectionMeta `json:"transform_headers"`
 	TransformResponseHeader []HeaderInjectionMeta `json:"transform_response_headers"`
 	AdvanceCache            []CacheMeta           `json:"advance_cache_config"`
+}
+
+// URLRewriteMeta rewrites the URL of requests on a path.
+type URLRewriteMeta struct {
+	Path         string           `json:"path"`
+	Method       string           `json:"method"`
+	Disabled     bool             `json:"disabled"`
+	MatchPattern string           `json:"match_pattern"`
+	RewriteTo    string           `json:"rewrite_to"`
+	Triggers     []map[string]any `json:"triggers"`
 }
 
 // HeaderInjectionMeta adds and deletes headers on a path.

@@ -86,14 +86,14 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, req *chain.Request
 		h["X-Ratelimit-Remaining"] = []string{strconv.FormatInt(req.Quota.Remaining, 10)}
 		h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(req.Quota.Reset, 10)}
 	}
-	if req.UpstreamTimeout > 0 || len(p.respond) > 0 {
+	if req.UpstreamTimeout > 0 || len(p.respond) > 0 || req.Target != nil {
 		ctx := r.Context()
 		if req.UpstreamTimeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, time.Duration(req.UpstreamTimeout)*time.Second)
 			defer cancel()
 		}
-		if len(p.respond) > 0 {
+		if len(p.respond) > 0 || req.Target != nil {
 			ctx = context.WithValue(ctx, ctxKey{}, req)
 		}
 		r = r.WithContext(ctx)
@@ -104,6 +104,10 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, req *chain.Request
 // direct rewrites the outbound request: target scheme and host, the joined
 // path, the merged query and the Host header.
 func (p *Proxy) direct(out *http.Request) {
+	if req, _ := out.Context().Value(ctxKey{}).(*chain.Request); req != nil && req.Target != nil {
+		p.directTo(out, req.Target)
+		return
+	}
 	target := p.targets[0]
 	if len(p.targets) > 1 {
 		target = p.targets[(p.next.Add(1)-1)%uint64(len(p.targets))]
@@ -130,6 +134,19 @@ func (p *Proxy) direct(out *http.Request) {
 	}
 	if !p.def.Proxy.PreserveHostHeader {
 		out.Host = target.Host
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header.Set("User-Agent", userAgent)
+	}
+}
+
+// directTo sends the request to a target a URL rewrite chose: its scheme,
+// host, path and query as rewritten.
+func (p *Proxy) directTo(out *http.Request, t *url.URL) {
+	out.URL.Scheme, out.URL.Host = t.Scheme, t.Host
+	out.URL.Path, out.URL.RawPath, out.URL.RawQuery = t.Path, t.RawPath, t.RawQuery
+	if !p.def.Proxy.PreserveHostHeader {
+		out.Host = t.Host
 	}
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header.Set("User-Agent", userAgent)

@@ -10,6 +10,7 @@ package chain
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/tollgate/tollgate/gateway/session"
@@ -70,6 +71,10 @@ type Request struct {
 	Quota QuotaReport
 	// UpstreamTimeout, when set, bounds the upstream call (hard_timeouts).
 	UpstreamTimeout int
+	// Target, when set, replaces the API's target for this request (a URL
+	// rewrite to another host); the request's path and query are used as
+	// they stand.
+	Target *url.URL
 	// Cache, when Key is set, asks the response stages to store the
 	// upstream's answer under Key.
 	Cache CacheDirective

@@ -150,21 +150,24 @@ func (s *Response) ProcessResponse(resp *http.Response, req *chain.Request) erro
 	return nil
 }
 
-// expander resolves $tyk_meta.<key> from the session's metadata and a few
-// $tyk_context values; unknown references are left as written.
+// expander binds Expand to one request.
 func expander(r *http.Request, req *chain.Request) func(string) string {
-	return func(v string) string {
-		if !strings.Contains(v, "$tyk_") {
-			return v
-		}
-		return refs.ReplaceAllStringFunc(v, func(ref string) string {
-			kind, name, _ := strings.Cut(strings.TrimPrefix(ref, "$tyk_"), ".")
-			if got, ok := lookup(kind, name, r, req); ok {
-				return got
-			}
-			return ref
-		})
+	return func(v string) string { return Expand(v, r, req) }
+}
+
+// Expand resolves $tyk_meta.<key> from the session's metadata and a few
+// $tyk_context values in v; unknown references are left as written.
+func Expand(v string, r *http.Request, req *chain.Request) string {
+	if !strings.Contains(v, "$tyk_") {
+		return v
 	}
+	return refs.ReplaceAllStringFunc(v, func(ref string) string {
+		kind, name, _ := strings.Cut(strings.TrimPrefix(ref, "$tyk_"), ".")
+		if got, ok := lookup(kind, name, r, req); ok {
+			return got
+		}
+		return ref
+	})
 }
 
 func lookup(kind, name string, r *http.Request, req *chain.Request) (string, bool) {
