@@ -62,6 +62,7 @@ type Definition struct {
 	BundleDir string `json:"-"`
 
 	EnableBatchRequestSupport bool         `json:"enable_batch_request_support"`
+	CORS                      CORS         `json:"CORS"`
 	CacheOptions              CacheOptions `json:"cache_options"`
 
 	// Limits.
@@ -207,6 +208,19 @@ type URLRewriteMeta struct {
 	MatchPattern string           `json:"match_pattern"`
 	RewriteTo    string           `json:"rewrite_to"`
 	Triggers     []map[string]any `json:"triggers"`
+}
+
+// CORS configures cross-origin handling, which runs before the chain.
+type CORS struct {
+	Enable             bool     `json:"enable"`
+	AllowedOrigins     []string `json:"allowed_origins"`
+	AllowedMethods     []string `json:"allowed_methods"`
+	AllowedHeaders     []string `json:"allowed_headers"`
+	ExposedHeaders     []string `json:"exposed_headers"`
+	AllowCredentials   bool     `json:"allow_credentials"`
+	MaxAge             int      `json:"max_age"`
+	OptionsPassthrough bool     `json:"options_passthrough"`
+	Debug              bool     `json:"debug"`
 }
 
 // HeaderInjectionMeta adds and deletes headers on a path.

@@ -104,9 +104,10 @@ func (p *Plane) Load(apis []apidef.API, env *chain.Env) []LoadError {
 		if p.env.Config != nil && p.env.Config.EnableCustomDomains && !def.DomainDisabled {
 			domain = def.Domain
 		}
+		h := withCORS(def, a)
 		routes = append(routes,
-			route{domain: domain, prefix: def.Proxy.ListenPath, handler: a},
-			route{domain: domain, prefix: "/" + def.APIID + "/", handler: a})
+			route{domain: domain, prefix: def.Proxy.ListenPath, handler: h},
+			route{domain: domain, prefix: "/" + def.APIID + "/", handler: h})
 		if def.EnableBatchRequestSupport {
 			routes = append(routes, route{domain: domain, exact: true,
 				prefix:  strings.TrimSuffix(def.Proxy.ListenPath, "/") + "/tyk/batch/",
