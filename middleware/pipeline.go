@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate/tollgate/middleware/chain"
 	"github.com/tollgate/tollgate/middleware/headers"
 	"github.com/tollgate/tollgate/middleware/iprules"
+	"github.com/tollgate/tollgate/middleware/method"
 	"github.com/tollgate/tollgate/middleware/ratelimit"
 	"github.com/tollgate/tollgate/middleware/rewrite"
 	"github.com/tollgate/tollgate/middleware/sizelimit"
@@ -50,10 +51,11 @@ func Blueprint() chain.Blueprint {
 		{Factory: validate.New},
 		{Factory: timeout.New}, // hard_timeouts: sets the upstream deadline
 
-		// 7. header transforms, URL rewrites, cache read (a hit answers here), virtual
+		// 7. header transforms, URL rewrites, method transforms, cache read (a hit answers here), virtual
 		// endpoints, post hooks, then the upstream
 		{Factory: headers.New},
 		{Factory: rewrite.New},
+		{Factory: method.New},
 		{Factory: cache.New},
 		{Factory: jsvm.NewVirtualEndpoint},
 		{Slot: chain.SlotPost},

@@ -183,21 +183,30 @@ type LegacyPaths struct {
 
 // ExtendedPath holds the per-path rules of a version.
 type ExtendedPath struct {
-	Ignored      []EndpointMeta   `json:"ignored"`
-	WhiteList    []EndpointMeta   `json:"white_list"`
-	BlackList    []EndpointMeta   `json:"black_list"`
-	MockResponse []MockResponse   `json:"mock_response"`
-	HardTimeouts []HardTimeout    `json:"hard_timeouts"`
-	SizeLimit    []SizeLimit      `json:"size_limits"`
-	ValidateJSON []ValidateJSON   `json:"validate_json"`
-	Internal     []EndpointMeta   `json:"internal"`
-	Virtual      []VirtualMeta    `json:"virtual"`
-	Cached       []string         `json:"cache"`
-	URLRewrites  []URLRewriteMeta `json:"url_rewrites"`
+	Ignored          []EndpointMeta        `json:"ignored"`
+	WhiteList        []EndpointMeta        `json:"white_list"`
+	BlackList        []EndpointMeta        `json:"black_list"`
+	MockResponse     []MockResponse        `json:"mock_response"`
+	HardTimeouts     []HardTimeout         `json:"hard_timeouts"`
+	SizeLimit        []SizeLimit           `json:"size_limits"`
+	ValidateJSON     []ValidateJSON        `json:"validate_json"`
+	Internal         []EndpointMeta        `json:"internal"`
+	Virtual          []VirtualMeta         `json:"virtual"`
+	Cached           []string              `json:"cache"`
+	URLRewrites      []URLRewriteMeta      `json:"url_rewrites"`
+	MethodTransforms []MethodTransformMeta `json:"method_transforms"`
 	// Per-path header changes on the request and on the response.
 	TransformHeader         []HeaderInjectionMeta `json:"transform_headers"`
 	TransformResponseHeader []HeaderInjectionMeta `json:"transform_response_headers"`
 	AdvanceCache            []CacheMeta           `json:"advance_cache_config"`
+}
+
+// MethodTransformMeta changes the method of requests on a path.
+type MethodTransformMeta struct {
+	Path     string `json:"path"`
+	Method   string `json:"method"`
+	Disabled bool   `json:"disabled"`
+	ToMethod string `json:"to_method"`
 }
 
 // URLRewriteMeta rewrites the URL of requests on a path.
