@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/middleware/rewrite"
 	"github.com/tollgate/tollgate/middleware/sizelimit"
 	"github.com/tollgate/tollgate/middleware/timeout"
+	"github.com/tollgate/tollgate/middleware/transform"
 	"github.com/tollgate/tollgate/middleware/validate"
 	"github.com/tollgate/tollgate/middleware/version"
 	"github.com/tollgate/tollgate/plugins/jsvm"
@@ -51,8 +52,9 @@ func Blueprint() chain.Blueprint {
 		{Factory: validate.New},
 		{Factory: timeout.New}, // hard_timeouts: sets the upstream deadline
 
-		// 7. header transforms, URL rewrites, method transforms, cache read (a hit answers here), virtual
+		// 7. body and header transforms, URL rewrites, method transforms, cache read (a hit answers here), virtual
 		// endpoints, post hooks, then the upstream
+		{Factory: transform.New},
 		{Factory: headers.New},
 		{Factory: rewrite.New},
 		{Factory: method.New},
@@ -62,11 +64,12 @@ func Blueprint() chain.Blueprint {
 	}
 }
 
-// ResponseBlueprint orders the response stages: header injection, the
+// ResponseBlueprint orders the response stages: body transform, header injection, the
 // plugins' response hooks, then the cache writer, last so stored responses
 // carry neither quota headers nor what later steps add.
 func ResponseBlueprint() []chain.ResponseStep {
 	return []chain.ResponseStep{
+		{Factory: transform.NewResponse},
 		{Factory: headers.NewResponse},
 		{Hooks: true},
 		{Factory: cache.NewWriter},

@@ -183,22 +183,40 @@ type LegacyPaths struct {
 
 // ExtendedPath holds the per-path rules of a version.
 type ExtendedPath struct {
-	Ignored          []EndpointMeta        `json:"ignored"`
-	WhiteList        []EndpointMeta        `json:"white_list"`
-	BlackList        []EndpointMeta        `json:"black_list"`
-	MockResponse     []MockResponse        `json:"mock_response"`
-	HardTimeouts     []HardTimeout         `json:"hard_timeouts"`
-	SizeLimit        []SizeLimit           `json:"size_limits"`
-	ValidateJSON     []ValidateJSON        `json:"validate_json"`
-	Internal         []EndpointMeta        `json:"internal"`
-	Virtual          []VirtualMeta         `json:"virtual"`
-	Cached           []string              `json:"cache"`
-	URLRewrites      []URLRewriteMeta      `json:"url_rewrites"`
-	MethodTransforms []MethodTransformMeta `json:"method_transforms"`
+	Ignored           []EndpointMeta        `json:"ignored"`
+	WhiteList         []EndpointMeta        `json:"white_list"`
+	BlackList         []EndpointMeta        `json:"black_list"`
+	MockResponse      []MockResponse        `json:"mock_response"`
+	HardTimeouts      []HardTimeout         `json:"hard_timeouts"`
+	SizeLimit         []SizeLimit           `json:"size_limits"`
+	ValidateJSON      []ValidateJSON        `json:"validate_json"`
+	Internal          []EndpointMeta        `json:"internal"`
+	Virtual           []VirtualMeta         `json:"virtual"`
+	Cached            []string              `json:"cache"`
+	URLRewrites       []URLRewriteMeta      `json:"url_rewrites"`
+	MethodTransforms  []MethodTransformMeta `json:"method_transforms"`
+	Transform         []TemplateMeta        `json:"transform"`
+	TransformResponse []TemplateMeta        `json:"transform_response"`
 	// Per-path header changes on the request and on the response.
 	TransformHeader         []HeaderInjectionMeta `json:"transform_headers"`
 	TransformResponseHeader []HeaderInjectionMeta `json:"transform_response_headers"`
 	AdvanceCache            []CacheMeta           `json:"advance_cache_config"`
+}
+
+// TemplateMeta rewrites a body on a path with a Go text/template.
+type TemplateMeta struct {
+	Path         string       `json:"path"`
+	Method       string       `json:"method"`
+	Disabled     bool         `json:"disabled"`
+	TemplateData TemplateData `json:"template_data"`
+}
+
+// TemplateData is a body template and how to read the body it works on.
+type TemplateData struct {
+	InputType      string `json:"input_type"`    // "json" or "xml"
+	Mode           string `json:"template_mode"` // "blob" (base64) or "file"
+	TemplateSource string `json:"template_source"`
+	EnableSession  bool   `json:"enable_session"`
 }
 
 // MethodTransformMeta changes the method of requests on a path.
