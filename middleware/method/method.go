@@ -3,7 +3,6 @@
 package method
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -23,47 +22,30 @@ var supported = map[string]bool{
 
 // Stage changes request methods.
 type Stage struct {
-	listen   string
-	versions *paths.ByVersion[[]paths.Rule[string]]
+	rules *paths.PathRules[string]
 }
 
 // New applies when a version has method_transforms (with use_extended_paths).
 func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
-	ignoreCase := paths.IgnoreCase(env)
-	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*[]paths.Rule[string], error) {
-		if !v.UseExtendedPaths {
-			return nil, nil
-		}
-		var rules []paths.Rule[string]
+	rules, err := paths.BuildRules(def, env, "method_transforms", func(v apidef.VersionInfo) ([]paths.Entry[string], error) {
+		var out []paths.Entry[string]
 		for _, e := range v.ExtendedPaths.MethodTransforms {
-			if e.Disabled {
-				continue
+			if !e.Disabled {
+				out = append(out, paths.Entry[string]{Path: e.Path, Method: e.Method, Value: strings.ToUpper(e.ToMethod)})
 			}
-			re, err := paths.Compile(e.Path, ignoreCase)
-			if err != nil {
-				return nil, fmt.Errorf("method_transforms: %w", err)
-			}
-			rules = append(rules, paths.Rule[string]{Re: re, Method: e.Method, Value: strings.ToUpper(e.ToMethod)})
 		}
-		if len(rules) == 0 {
-			return nil, nil
-		}
-		return &rules, nil
+		return out, nil
 	})
-	if err != nil || vs == nil {
+	if err != nil || rules == nil {
 		return nil, err
 	}
-	return &Stage{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &Stage{rules: rules}, nil
 }
 
 func (*Stage) Name() string { return "TransformMethod" }
 
 func (s *Stage) ProcessRequest(_ http.ResponseWriter, r *http.Request, req *chain.Request) error {
-	rules := s.versions.For(req)
-	if rules == nil {
-		return nil
-	}
-	to, ok := paths.First(*rules, r.Method, paths.Strip(s.listen, r.URL.Path))
+	to, ok := s.rules.Match(r.Method, r.URL.Path, req)
 	if !ok {
 		return nil
 	}

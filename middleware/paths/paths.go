@@ -214,3 +214,60 @@ func (b *ByVersion[T]) For(req *chain.Request) *T {
 	}
 	return b.byName[req.Version]
 }
+
+// PathRules is one stage's per-version list of path rules from
+// extended_paths, matched on the path with the listen path removed.
+type PathRules[T any] struct {
+	listen   string
+	versions *ByVersion[[]Rule[T]]
+}
+
+// Entry is one extended_paths entry as a stage sees it.
+type Entry[T any] struct {
+	Path, Method string
+	Value        T
+}
+
+// BuildRules compiles, for every version with use_extended_paths, the
+// entries that entries returns (an error names the section). The result
+// is nil when no version has any, so the stage can leave the chain.
+func BuildRules[T any](def *apidef.Definition, env *chain.Env, section string,
+	entries func(v apidef.VersionInfo) ([]Entry[T], error)) (*PathRules[T], error) {
+	ignoreCase := IgnoreCase(env)
+	vs, err := Build(def, func(v apidef.VersionInfo) (*[]Rule[T], error) {
+		if !v.UseExtendedPaths {
+			return nil, nil
+		}
+		list, err := entries(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", section, err)
+		}
+		var rules []Rule[T]
+		for _, e := range list {
+			re, err := Compile(e.Path, ignoreCase)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", section, err)
+			}
+			rules = append(rules, Rule[T]{Re: re, Method: e.Method, Value: e.Value})
+		}
+		if len(rules) == 0 {
+			return nil, nil
+		}
+		return &rules, nil
+	})
+	if err != nil || vs == nil {
+		return nil, err
+	}
+	return &PathRules[T]{listen: def.Proxy.ListenPath, versions: vs}, nil
+}
+
+// Match returns the value of the first rule for the request's version,
+// method and path.
+func (p *PathRules[T]) Match(method, path string, req *chain.Request) (T, bool) {
+	rules := p.versions.For(req)
+	if rules == nil {
+		var zero T
+		return zero, false
+	}
+	return First(*rules, method, Strip(p.listen, path))
+}

@@ -31,55 +31,39 @@ type rule struct {
 
 // Stage rewrites request URLs.
 type Stage struct {
-	listen   string
-	versions *paths.ByVersion[[]paths.Rule[rule]]
+	rules *paths.PathRules[rule]
 }
 
 // New applies when a version has url_rewrites (with use_extended_paths).
 func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
-	ignoreCase := paths.IgnoreCase(env)
-	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*[]paths.Rule[rule], error) {
-		if !v.UseExtendedPaths {
-			return nil, nil
-		}
-		var rules []paths.Rule[rule]
+	rules, err := paths.BuildRules(def, env, "url_rewrites", func(v apidef.VersionInfo) ([]paths.Entry[rule], error) {
+		var out []paths.Entry[rule]
 		for _, e := range v.ExtendedPaths.URLRewrites {
 			if e.Disabled {
 				continue
 			}
-			re, err := paths.Compile(e.Path, ignoreCase)
-			if err != nil {
-				return nil, fmt.Errorf("url_rewrites: %w", err)
-			}
 			m, err := regexp.Compile(e.MatchPattern)
 			if err != nil {
-				return nil, fmt.Errorf("url_rewrites: match_pattern %q: %v", e.MatchPattern, err)
+				return nil, fmt.Errorf("match_pattern %q: %v", e.MatchPattern, err)
 			}
 			if len(e.Triggers) > 0 && env.Log != nil {
 				env.Log.Warn("url_rewrites triggers are not supported yet; the plain rewrite applies",
 					slog.String("api_id", def.APIID), slog.String("path", e.Path))
 			}
-			rules = append(rules, paths.Rule[rule]{Re: re, Method: e.Method, Value: rule{match: m, to: e.RewriteTo}})
+			out = append(out, paths.Entry[rule]{Path: e.Path, Method: e.Method, Value: rule{match: m, to: e.RewriteTo}})
 		}
-		if len(rules) == 0 {
-			return nil, nil
-		}
-		return &rules, nil
+		return out, nil
 	})
-	if err != nil || vs == nil {
+	if err != nil || rules == nil {
 		return nil, err
 	}
-	return &Stage{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &Stage{rules: rules}, nil
 }
 
 func (*Stage) Name() string { return "URLRewriteMiddleware" }
 
 func (s *Stage) ProcessRequest(_ http.ResponseWriter, r *http.Request, req *chain.Request) error {
-	rules := s.versions.For(req)
-	if rules == nil {
-		return nil
-	}
-	rl, ok := paths.First(*rules, r.Method, paths.Strip(s.listen, r.URL.Path))
+	rl, ok := s.rules.Match(r.Method, r.URL.Path, req)
 	if !ok {
 		return nil
 	}

@@ -4,7 +4,6 @@
 package timeout
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/tollgate/tollgate/gateway/apidef"
@@ -14,47 +13,30 @@ import (
 
 // Stage sets chain.Request.UpstreamTimeout.
 type Stage struct {
-	listen   string
-	versions *paths.ByVersion[[]paths.Rule[int]]
+	rules *paths.PathRules[int]
 }
 
 // New applies when a version has hard_timeouts (with use_extended_paths).
 func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
-	ignoreCase := paths.IgnoreCase(env)
-	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*[]paths.Rule[int], error) {
-		if !v.UseExtendedPaths {
-			return nil, nil
-		}
-		var rules []paths.Rule[int]
+	rules, err := paths.BuildRules(def, env, "hard_timeouts", func(v apidef.VersionInfo) ([]paths.Entry[int], error) {
+		var out []paths.Entry[int]
 		for _, e := range v.ExtendedPaths.HardTimeouts {
-			if e.Disabled || e.TimeOut <= 0 {
-				continue
+			if !e.Disabled && e.TimeOut > 0 {
+				out = append(out, paths.Entry[int]{Path: e.Path, Method: e.Method, Value: e.TimeOut})
 			}
-			re, err := paths.Compile(e.Path, ignoreCase)
-			if err != nil {
-				return nil, fmt.Errorf("hard_timeouts: %w", err)
-			}
-			rules = append(rules, paths.Rule[int]{Re: re, Method: e.Method, Value: e.TimeOut})
 		}
-		if len(rules) == 0 {
-			return nil, nil
-		}
-		return &rules, nil
+		return out, nil
 	})
-	if err != nil || vs == nil {
+	if err != nil || rules == nil {
 		return nil, err
 	}
-	return &Stage{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &Stage{rules: rules}, nil
 }
 
 func (*Stage) Name() string { return "HardTimeout" }
 
 func (s *Stage) ProcessRequest(_ http.ResponseWriter, r *http.Request, req *chain.Request) error {
-	rules := s.versions.For(req)
-	if rules == nil {
-		return nil
-	}
-	if secs, ok := paths.First(*rules, r.Method, paths.Strip(s.listen, r.URL.Path)); ok {
+	if secs, ok := s.rules.Match(r.Method, r.URL.Path, req); ok {
 		req.UpstreamTimeout = secs
 	}
 	return nil

@@ -32,15 +32,16 @@ type tmpl struct {
 	session bool
 }
 
-func compile(entries []apidef.TemplateMeta, bundleDir string, ignoreCase bool) (*[]paths.Rule[tmpl], error) {
-	var rules []paths.Rule[tmpl]
+// templates parses the templates of a version's entries.
+func templates(entries []apidef.TemplateMeta, bundleDir string) ([]paths.Entry[tmpl], error) {
+	var out []paths.Entry[tmpl]
 	for _, e := range entries {
 		if e.Disabled {
 			continue
 		}
 		td := e.TemplateData
 		if td.InputType != "" && td.InputType != "json" {
-			return nil, fmt.Errorf("transform on %q: input_type %q is not supported (only json)", e.Path, td.InputType)
+			return nil, fmt.Errorf("%q: input_type %q is not supported (only json)", e.Path, td.InputType)
 		}
 		var src []byte
 		var err error
@@ -57,22 +58,15 @@ func compile(entries []apidef.TemplateMeta, bundleDir string, ignoreCase bool) (
 			err = fmt.Errorf("template_mode %q is not blob or file", td.Mode)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("transform on %q: %v", e.Path, err)
+			return nil, fmt.Errorf("%q: %v", e.Path, err)
 		}
 		t, err := template.New(e.Path).Parse(string(src))
 		if err != nil {
-			return nil, fmt.Errorf("transform on %q: %v", e.Path, err)
+			return nil, fmt.Errorf("%q: %v", e.Path, err)
 		}
-		re, err := paths.Compile(e.Path, ignoreCase)
-		if err != nil {
-			return nil, fmt.Errorf("transform: %w", err)
-		}
-		rules = append(rules, paths.Rule[tmpl]{Re: re, Method: e.Method, Value: tmpl{t: t, session: td.EnableSession}})
+		out = append(out, paths.Entry[tmpl]{Path: e.Path, Method: e.Method, Value: tmpl{t: t, session: td.EnableSession}})
 	}
-	if len(rules) == 0 {
-		return nil, nil
-	}
-	return &rules, nil
+	return out, nil
 }
 
 // notJSON is a body the template cannot read: the client's mistake on a
@@ -113,33 +107,24 @@ func render(t tmpl, body []byte, r *http.Request, req *chain.Request) ([]byte, e
 
 // Request is the request-body transform stage.
 type Request struct {
-	listen   string
-	versions *paths.ByVersion[[]paths.Rule[tmpl]]
+	rules *paths.PathRules[tmpl]
 }
 
 // New applies when a version has transform entries (use_extended_paths).
 func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
-	ic := paths.IgnoreCase(env)
-	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*[]paths.Rule[tmpl], error) {
-		if !v.UseExtendedPaths {
-			return nil, nil
-		}
-		return compile(v.ExtendedPaths.Transform, def.BundleDir, ic)
+	rules, err := paths.BuildRules(def, env, "transform", func(v apidef.VersionInfo) ([]paths.Entry[tmpl], error) {
+		return templates(v.ExtendedPaths.Transform, def.BundleDir)
 	})
-	if err != nil || vs == nil {
+	if err != nil || rules == nil {
 		return nil, err
 	}
-	return &Request{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &Request{rules: rules}, nil
 }
 
 func (*Request) Name() string { return "TransformMiddleware" }
 
 func (s *Request) ProcessRequest(_ http.ResponseWriter, r *http.Request, req *chain.Request) error {
-	rules := s.versions.For(req)
-	if rules == nil {
-		return nil
-	}
-	t, ok := paths.First(*rules, r.Method, paths.Strip(s.listen, r.URL.Path))
+	t, ok := s.rules.Match(r.Method, r.URL.Path, req)
 	if !ok {
 		return nil
 	}
@@ -163,23 +148,18 @@ func (s *Request) ProcessRequest(_ http.ResponseWriter, r *http.Request, req *ch
 
 // Response is the response-body transform stage.
 type Response struct {
-	listen   string
-	versions *paths.ByVersion[[]paths.Rule[tmpl]]
+	rules *paths.PathRules[tmpl]
 }
 
 // NewResponse applies when a version has transform_response entries.
 func NewResponse(def *apidef.Definition, env *chain.Env) (chain.ResponseStage, error) {
-	ic := paths.IgnoreCase(env)
-	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*[]paths.Rule[tmpl], error) {
-		if !v.UseExtendedPaths {
-			return nil, nil
-		}
-		return compile(v.ExtendedPaths.TransformResponse, def.BundleDir, ic)
+	rules, err := paths.BuildRules(def, env, "transform_response", func(v apidef.VersionInfo) ([]paths.Entry[tmpl], error) {
+		return templates(v.ExtendedPaths.TransformResponse, def.BundleDir)
 	})
-	if err != nil || vs == nil {
+	if err != nil || rules == nil {
 		return nil, err
 	}
-	return &Response{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &Response{rules: rules}, nil
 }
 
 func (*Response) Name() string { return "ResponseTransformMiddleware" }
@@ -188,11 +168,7 @@ func (s *Response) ProcessResponse(resp *http.Response, req *chain.Request) erro
 	if req == nil {
 		return nil
 	}
-	rules := s.versions.For(req)
-	if rules == nil {
-		return nil
-	}
-	t, ok := paths.First(*rules, req.Method, paths.Strip(s.listen, req.Path))
+	t, ok := s.rules.Match(req.Method, req.Path, req)
 	if !ok {
 		return nil
 	}
