@@ -68,84 +68,88 @@ func (c *change) apply(h http.Header, expand func(string) string) {
 	}
 }
 
-// Request is the request-side stage.
-type Request struct {
+// edits is one direction's header edits for every version of an API.
+type edits struct {
 	listen   string
 	versions *paths.ByVersion[config]
 }
 
-// New applies when a version has global headers or transform_headers.
-func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
+// section picks a version's entries and global settings for one direction.
+type section func(v apidef.VersionInfo) (entries []apidef.HeaderInjectionMeta, add map[string]string, remove []string, off bool)
+
+// build compiles one direction's edits; nil when no version has any.
+func build(def *apidef.Definition, env *chain.Env, pick section) (*edits, error) {
 	ignoreCase := paths.IgnoreCase(env)
 	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*config, error) {
-		var entries []apidef.HeaderInjectionMeta
-		if v.UseExtendedPaths {
-			entries = v.ExtendedPaths.TransformHeader
+		entries, add, remove, off := pick(v)
+		if !v.UseExtendedPaths {
+			entries = nil
 		}
-		return compile(entries, v.GlobalHeaders, v.GlobalHeadersRemove, v.GlobalHeadersDisabled, ignoreCase)
+		return compile(entries, add, remove, off, ignoreCase)
 	})
 	if err != nil || vs == nil {
 		return nil, err
 	}
-	return &Request{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &edits{listen: def.Proxy.ListenPath, versions: vs}, nil
+}
+
+// apply makes the path edits, then the global ones, on h.
+func (e *edits) apply(h http.Header, method, path string, r *http.Request, req *chain.Request) {
+	c := e.versions.For(req)
+	if c == nil {
+		return
+	}
+	expand := expander(r, req)
+	if ch, ok := paths.First(c.path, method, paths.Strip(e.listen, path)); ok {
+		ch.apply(h, expand)
+	}
+	if c.global != nil {
+		c.global.apply(h, expand)
+	}
+}
+
+// Request is the request-side stage.
+type Request struct{ edits *edits }
+
+// New applies when a version has global headers or transform_headers.
+func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
+	e, err := build(def, env, func(v apidef.VersionInfo) ([]apidef.HeaderInjectionMeta, map[string]string, []string, bool) {
+		return v.ExtendedPaths.TransformHeader, v.GlobalHeaders, v.GlobalHeadersRemove, v.GlobalHeadersDisabled
+	})
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return &Request{edits: e}, nil
 }
 
 func (*Request) Name() string { return "TransformHeaders" }
 
 func (s *Request) ProcessRequest(_ http.ResponseWriter, r *http.Request, req *chain.Request) error {
-	c := s.versions.For(req)
-	if c == nil {
-		return nil
-	}
-	expand := expander(r, req)
-	if ch, ok := paths.First(c.path, r.Method, paths.Strip(s.listen, r.URL.Path)); ok {
-		ch.apply(r.Header, expand)
-	}
-	if c.global != nil {
-		c.global.apply(r.Header, expand)
-	}
+	s.edits.apply(r.Header, r.Method, r.URL.Path, r, req)
 	return nil
 }
 
-// Response is the response-side stage (the header injector).
-type Response struct {
-	listen   string
-	versions *paths.ByVersion[config]
-}
+// Response is the response-side stage (the header injector). It matches
+// on the request as the client sent it.
+type Response struct{ edits *edits }
 
 // NewResponse applies when a version has global response headers or
 // transform_response_headers.
 func NewResponse(def *apidef.Definition, env *chain.Env) (chain.ResponseStage, error) {
-	ignoreCase := paths.IgnoreCase(env)
-	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*config, error) {
-		var entries []apidef.HeaderInjectionMeta
-		if v.UseExtendedPaths {
-			entries = v.ExtendedPaths.TransformResponseHeader
-		}
-		return compile(entries, v.GlobalResponseHeaders, v.GlobalResponseHeadersRemove, v.GlobalResponseHeadersDisabled, ignoreCase)
+	e, err := build(def, env, func(v apidef.VersionInfo) ([]apidef.HeaderInjectionMeta, map[string]string, []string, bool) {
+		return v.ExtendedPaths.TransformResponseHeader, v.GlobalResponseHeaders, v.GlobalResponseHeadersRemove, v.GlobalResponseHeadersDisabled
 	})
-	if err != nil || vs == nil {
+	if err != nil || e == nil {
 		return nil, err
 	}
-	return &Response{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &Response{edits: e}, nil
 }
 
 func (*Response) Name() string { return "HeaderInjector" }
 
 func (s *Response) ProcessResponse(resp *http.Response, req *chain.Request) error {
-	if req == nil {
-		return nil
-	}
-	c := s.versions.For(req)
-	if c == nil {
-		return nil
-	}
-	expand := expander(resp.Request, req)
-	if ch, ok := paths.First(c.path, req.Method, paths.Strip(s.listen, req.Path)); ok {
-		ch.apply(resp.Header, expand)
-	}
-	if c.global != nil {
-		c.global.apply(resp.Header, expand)
+	if req != nil {
+		s.edits.apply(resp.Header, req.Method, req.Path, resp.Request, req)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
@@ -36,8 +35,7 @@ var (
 
 // Stage validates request bodies.
 type Stage struct {
-	listen   string
-	versions *paths.ByVersion[[]paths.Rule[*entry]]
+	rules *paths.PathRules[*entry]
 }
 
 // entry is one validate_json path: its compiled schema, or the refusal
@@ -52,36 +50,25 @@ type entry struct {
 // use_extended_paths). A schema that does not compile is logged and its
 // path answers 500; the rest of the API still loads.
 func New(def *apidef.Definition, env *chain.Env) (chain.Stage, error) {
-	ignoreCase := paths.IgnoreCase(env)
-	vs, err := paths.Build(def, func(v apidef.VersionInfo) (*[]paths.Rule[*entry], error) {
-		if !v.UseExtendedPaths {
-			return nil, nil
-		}
-		var rules []paths.Rule[*entry]
+	rules, err := paths.BuildRules(def, env, "validate_json", func(v apidef.VersionInfo) ([]paths.Entry[*entry], error) {
+		var out []paths.Entry[*entry]
 		for _, e := range v.ExtendedPaths.ValidateJSON {
 			if e.Disabled {
 				continue
-			}
-			re, err := paths.Compile(e.Path, ignoreCase)
-			if err != nil {
-				return nil, fmt.Errorf("validate_json: %w", err)
 			}
 			en := compile(e)
 			if en.broken == errUnsupported && env != nil && env.Log != nil {
 				env.Log.Warn("validate_json schema cannot be used; its path answers 500",
 					"api_id", def.APIID, "path", e.Path, "method", e.Method)
 			}
-			rules = append(rules, paths.Rule[*entry]{Re: re, Method: e.Method, Value: en})
+			out = append(out, paths.Entry[*entry]{Path: e.Path, Method: e.Method, Value: en})
 		}
-		if len(rules) == 0 {
-			return nil, nil
-		}
-		return &rules, nil
+		return out, nil
 	})
-	if err != nil || vs == nil {
+	if err != nil || rules == nil {
 		return nil, err
 	}
-	return &Stage{listen: def.Proxy.ListenPath, versions: vs}, nil
+	return &Stage{rules: rules}, nil
 }
 
 // compile prepares one entry: no schema → Tyk's 500 "no schemas"; a
@@ -133,11 +120,7 @@ func (*Stage) Name() string { return "ValidateJSON" }
 // ProcessRequest validates the body of a request on a validate_json path.
 // The body is read and put back for the upstream.
 func (s *Stage) ProcessRequest(_ http.ResponseWriter, r *http.Request, req *chain.Request) error {
-	rules := s.versions.For(req)
-	if rules == nil {
-		return nil
-	}
-	en, ok := paths.First(*rules, r.Method, paths.Strip(s.listen, r.URL.Path))
+	en, ok := s.rules.Match(r.Method, r.URL.Path, req)
 	if !ok {
 		return nil
 	}
